@@ -1,0 +1,80 @@
+# perf-prof build. `make` builds ./perf-prof; see README.md for the rest.
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I/usr/include/traceevent
+LDLIBS  += -ltraceevent -lelf -ldw -lbpf -lz -lm
+PYTHON  := /usr/bin/python3
+
+# Debian packages the build, the demo and the tests need (make deps).
+DEB_PKGS := gcc make pkg-config libtraceevent-dev libelf-dev libdw-dev zlib1g-dev \
+	    libbpf-dev bpftool clang llvm libcmocka-dev python3-pytest linux-perf
+
+LIB_SRCS := $(wildcard lib/*.c) $(wildcard expr/*.c) $(wildcard filter/*.c)
+PROF_SRCS := $(wildcard profilers/*.c)
+LIB_OBJS := $(LIB_SRCS:.c=.o)
+PROF_OBJS := $(PROF_SRCS:.c=.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:.c=)
+
+all: perf-prof bench/loadgen
+
+# BPF views add their skeleton rules and objects here (owned by bpf/).
+BPF_OBJS :=
+-include bpf/bpf.mk
+
+perf-prof: perf-prof.o $(PROF_OBJS) $(BPF_OBJS) libperfprof.a
+	$(CC) $(CFLAGS) -o $@ perf-prof.o $(PROF_OBJS) $(BPF_OBJS) libperfprof.a $(LDLIBS)
+
+libperfprof.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+%.o: %.c
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(wildcard *.d lib/*.d expr/*.d filter/*.d profilers/*.d tests/unit/*.d bench/*.d)
+
+bench/loadgen: bench/loadgen.c
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+tests/unit/test_%: tests/unit/test_%.c libperfprof.a
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< libperfprof.a $(LDLIBS) -lcmocka
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+tracefs:
+	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
+
+e2e: all tracefs
+	$(PYTHON) -m pytest -q tests/e2e
+
+test: deps
+	$(MAKE) all $(UNIT_BINS)
+	$(MAKE) unit
+	$(MAKE) e2e
+
+DEMO_CMD ?= ./perf-prof trace -e kmem:kmalloc -N 20 -- bench/loadgen --mode pipe --workers 2 --duration 5
+demo: deps
+	$(MAKE) all
+	$(MAKE) tracefs
+	$(DEMO_CMD)
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) tracefs
+	bench/run.sh
+
+clean:
+	rm -f perf-prof libperfprof.a bench/loadgen $(UNIT_BINS) *.o *.d */*.o */*.d tests/unit/*.o tests/unit/*.d
+	rm -rf bpf/.output
+
+.PHONY: all deps tracefs unit e2e test demo bench clean
