@@ -21,6 +21,9 @@ all: perf-prof bench/loadgen
 # BPF views add their skeleton rules and objects here (owned by bpf/).
 BPF_OBJS :=
 -include bpf/bpf.mk
+# The expression language and fuzzing add their rules here (owned by expr/ and fuzz/).
+-include expr/expr.mk
+-include fuzz/fuzz.mk
 
 perf-prof: perf-prof.o $(PROF_OBJS) $(BPF_OBJS) libperfprof.a
 	$(CC) $(CFLAGS) -o $@ perf-prof.o $(PROF_OBJS) $(BPF_OBJS) libperfprof.a $(LDLIBS)
