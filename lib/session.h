@@ -31,6 +31,7 @@ struct sample {
 /* One event of one -e argument. */
 struct evsel {
 	struct event_spec *spec;
+	char *name;             /* "sys:name", or the alias */
 	struct tep_event *tp;   /* format from libtraceevent */
 	int tp_id;
 	int group;              /* which -e argument (0-based) */
@@ -60,7 +61,14 @@ int session_run(struct profiler *p, struct env *env);
 /* Ask the run loop to stop after the current sample. */
 void session_stop(struct session *s);
 /* Name "sys:name" (or alias) of an evsel. */
-const char *evsel_name(const struct evsel *ev);
+static inline const char *evsel_name(const struct evsel *ev)
+{
+	return ev->name;
+}
+/* Print "LOST N events on CPU c ..." for each CPU that lost records since the last call. */
+void session_report_lost(struct session *s);
+uint64_t session_lost_total(const struct session *s);
+/* Groups: evsels of -e argument g are those with ev->group == g. */
 
 /* Frames of a sample's callchain without PERF_CONTEXT_* markers. */
 int sample_frames(const struct sample *smp, const uint64_t **ips);

@@ -1,0 +1,736 @@
+/*
+ * The event engine. One run: parse specs, load formats, let the profiler
+ * validate, open every event on every CPU (and task / cgroup), give each
+ * CPU one ring, enable, then read rounds until stopped, handing samples
+ * (time-ordered with --order) to the profiler.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event-parse.h>
+
+#include "expr/expr.h"
+#include "filter/filter.h"
+#include "filter/spec.h"
+#include "lib/comm.h"
+#include "lib/order.h"
+#include "lib/perf_event.h"
+#include "lib/ring.h"
+#include "lib/sample.h"
+#include "lib/session.h"
+#include "lib/tp.h"
+#include "lib/units.h"
+
+/* Records committed this long after their timestamp still reach the merge in order. */
+#define ORDER_LATENESS_NS 2000000ULL
+#define POLL_MS 100
+#define MAX_CPUS 4096
+
+struct idmap {
+	uint64_t *keys;
+	int *vals;
+	uint32_t mask;
+};
+
+struct engine {
+	struct event_spec *specs;
+	int nr_specs;
+	int cpus[MAX_CPUS];
+	int nr_cpus;
+	int *tasks;            /* pids/tids, or a single -1 for every task */
+	int nr_tasks;
+	int cgroup_fd;
+	struct ring *rings;    /* one per CPU */
+	struct ring **ring_ptrs;
+	int *fds;
+	int nr_fds;
+	uint64_t *sample_types;/* per evsel */
+	struct idmap ids;
+	struct order order;
+	int epfd;
+	pid_t child;
+	int child_go;
+	bool stop;
+	bool stopped_by_n;
+	uint64_t delivered;
+	uint64_t unknown_ids;
+	uint64_t bad_samples;
+};
+
+static volatile sig_atomic_t signalled;
+static volatile sig_atomic_t child_exited;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGCHLD)
+		child_exited = 1;
+	else
+		signalled = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: epoll_wait must return so the loop sees the flag. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- id -> evsel map: ids are handed out by the kernel, looked up per sample ---- */
+
+static int idmap_init(struct idmap *m, int n)
+{
+	uint32_t cap = 16;
+
+	while (cap < (uint32_t)n * 2)
+		cap <<= 1;
+	m->keys = calloc(cap, sizeof(*m->keys));
+	m->vals = calloc(cap, sizeof(*m->vals));
+	m->mask = cap - 1;
+	return m->keys && m->vals ? 0 : -1;
+}
+
+static inline uint32_t idmap_hash(uint64_t id)
+{
+	return (uint32_t)((id * 0x9E3779B97F4A7C15ULL) >> 32);
+}
+
+static void idmap_put(struct idmap *m, uint64_t id, int val)
+{
+	uint32_t i = idmap_hash(id) & m->mask;
+
+	/* id 0 is never handed out, so 0 marks an empty slot. */
+	while (m->keys[i] && m->keys[i] != id)
+		i = (i + 1) & m->mask;
+	m->keys[i] = id;
+	m->vals[i] = val;
+}
+
+static inline int idmap_get(const struct idmap *m, uint64_t id)
+{
+	for (uint32_t i = idmap_hash(id) & m->mask;; i = (i + 1) & m->mask) {
+		if (m->keys[i] == id)
+			return m->vals[i];
+		if (!m->keys[i])
+			return -1;
+	}
+}
+
+/* ---- targets: CPUs, tasks, cgroup ---- */
+
+static int online_cpus(int *cpus)
+{
+	unsigned char set[MAX_CPUS] = { 0 };
+	char buf[1024];
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY), n = 0;
+	ssize_t len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (parse_cpu_list(buf, MAX_CPUS, set) < 0)
+		return -1;
+	for (int i = 0; i < MAX_CPUS; i++)
+		if (set[i])
+			cpus[n++] = i;
+	return n;
+}
+
+static int setup_cpus(struct engine *e, const char *list)
+{
+	int online[MAX_CPUS], nr_online = online_cpus(online);
+	unsigned char want[MAX_CPUS] = { 0 };
+
+	if (nr_online <= 0) {
+		pr_err("cannot read the online CPUs from /sys/devices/system/cpu/online");
+		return EXIT_RUNTIME;
+	}
+	if (!list) {
+		memcpy(e->cpus, online, sizeof(int) * (size_t)nr_online);
+		e->nr_cpus = nr_online;
+		return 0;
+	}
+	if (parse_cpu_list(list, MAX_CPUS, want) < 0) {
+		usage_error("bad CPU list '%s' for -C (expected e.g. 0-3,6)", list);
+		return EXIT_USAGE;
+	}
+	for (int c = 0; c < MAX_CPUS; c++) {
+		bool is_online = false;
+
+		if (!want[c])
+			continue;
+		for (int i = 0; i < nr_online; i++)
+			is_online |= online[i] == c;
+		if (!is_online) {
+			usage_error("CPU %d in -C %s is not online", c, list);
+			return EXIT_USAGE;
+		}
+		e->cpus[e->nr_cpus++] = c;
+	}
+	return 0;
+}
+
+static int add_task(struct engine *e, int tid)
+{
+	int *n = realloc(e->tasks, sizeof(int) * (size_t)(e->nr_tasks + 1));
+
+	if (!n)
+		return -1;
+	e->tasks = n;
+	e->tasks[e->nr_tasks++] = tid;
+	return 0;
+}
+
+/* A process means all of its threads now; threads it starts later are not seen. */
+static int add_process_threads(struct engine *e, int pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			add_task(e, atoi(d->d_name));
+	closedir(dir);
+	return 0;
+}
+
+static int parse_id_list(const char *opt, const char *list, struct engine *e, bool process)
+{
+	const char *p = list;
+
+	while (*p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p || v <= 0 || (*end && *end != ',')) {
+			usage_error("bad value '%s' for %s (expected a comma separated list of ids)", list, opt);
+			return EXIT_USAGE;
+		}
+		if (process ? add_process_threads(e, (int)v) : (kill((pid_t)v, 0) && errno == ESRCH ? -1 : add_task(e, (int)v))) {
+			usage_error("no such %s %ld in %s", process ? "process" : "thread", v, opt);
+			return EXIT_USAGE;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int setup_targets(struct engine *e, struct env *env)
+{
+	int ret;
+
+	e->cgroup_fd = -1;
+	if ((env->pids || env->tids) && env->cgroup) {
+		usage_error("--cgroups cannot be combined with -p/-t");
+		return EXIT_USAGE;
+	}
+	if (env->pids && (ret = parse_id_list("-p", env->pids, e, true)))
+		return ret;
+	if (env->tids && (ret = parse_id_list("-t", env->tids, e, false)))
+		return ret;
+	if (env->cgroup) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s%s", env->cgroup[0] == '/' ? "/sys/fs/cgroup" : "/sys/fs/cgroup/",
+			 env->cgroup);
+		e->cgroup_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (e->cgroup_fd < 0) {
+			usage_error("no such cgroup '%s' (%s)", env->cgroup, path);
+			return EXIT_USAGE;
+		}
+	}
+	if (!e->nr_tasks && add_task(e, -1))
+		return EXIT_RUNTIME;
+	return 0;
+}
+
+/* ---- events ---- */
+
+struct glob_ctx {
+	struct session *s;
+	struct event_spec *spec;
+	int ret;
+};
+
+static int add_evsel(struct session *s, struct event_spec *spec, const char *sys, const char *name)
+{
+	struct evsel *n = realloc(s->evsels, sizeof(*n) * (size_t)(s->nr_evsels + 1));
+	struct evsel *ev;
+	char err[256];
+
+	if (!n)
+		return EXIT_RUNTIME;
+	s->evsels = n;
+	ev = &s->evsels[s->nr_evsels];
+	memset(ev, 0, sizeof(*ev));
+	ev->spec = spec;
+	ev->group = spec->group;
+	ev->idx = s->nr_evsels;
+	ev->stack = spec->stack || s->env->callchain;
+	ev->tp = tp_load(s->tep, sys, name, err, sizeof(err));
+	if (!ev->tp) {
+		usage_error("%s", err);
+		return EXIT_USAGE;
+	}
+	ev->tp_id = ev->tp->id;
+	if (spec->alias)
+		ev->name = strdup(spec->alias);
+	else if (asprintf(&ev->name, "%s:%s", sys, name) < 0)
+		ev->name = NULL;
+	if (!ev->name)
+		return EXIT_RUNTIME;
+	s->nr_evsels++;
+	return 0;
+}
+
+static int add_glob_one(void *ctx, const char *sys, const char *name)
+{
+	struct glob_ctx *g = ctx;
+
+	g->ret = add_evsel(g->s, g->spec, sys, name);
+	return g->ret;
+}
+
+static int setup_events(struct session *s)
+{
+	struct engine *e = s->engine;
+	char err[256];
+
+	for (int i = 0; i < s->env->nr_events; i++) {
+		if (spec_parse(s->env->events[i], i, &e->specs, &e->nr_specs, err, sizeof(err))) {
+			usage_error("%s", err);
+			return EXIT_USAGE;
+		}
+	}
+	s->nr_groups = s->env->nr_events;
+	for (int i = 0; i < e->nr_specs; i++) {
+		struct event_spec *sp = &e->specs[i];
+		int ret;
+
+		if (tp_is_glob(sp->sys) || tp_is_glob(sp->name)) {
+			struct glob_ctx g = { s, sp, 0 };
+			int n = tp_glob(sp->sys, sp->name, add_glob_one, &g);
+
+			if (g.ret)
+				return g.ret;
+			if (n <= 0) {
+				usage_error("no event matches '%s:%s'", sp->sys, sp->name);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		ret = add_evsel(s, sp, sp->sys, sp->name);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int open_evsel_fd(struct session *s, struct evsel *ev, struct perf_event_attr *attr,
+			 int cpu_idx, int task)
+{
+	struct engine *e = s->engine;
+	struct ring *r = &e->rings[cpu_idx];
+	int cpu = e->cpus[cpu_idx], pid = task, fd, err;
+	unsigned long flags = 0;
+	uint64_t id;
+
+	if (e->cgroup_fd >= 0) {
+		pid = e->cgroup_fd;
+		flags = PERF_FLAG_PID_CGROUP;
+	}
+	fd = pe_open(attr, pid, cpu, -1, flags);
+	if (fd < 0) {
+		pr_err("cannot open %s on CPU %d%s: %s", evsel_name(ev), cpu,
+		       task > 0 ? " for that task" : "", pe_strerror(fd));
+		return fd == -ESRCH ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	e->fds[e->nr_fds++] = fd;
+	if (!r->meta) {
+		err = ring_mmap(r, fd, cpu, s->env->mmap_pages);
+		if (err) {
+			pr_err("cannot map %d pages for CPU %d: %s (try a smaller -m, or raise "
+			       "kernel.perf_event_mlock_kb)", s->env->mmap_pages, cpu, strerror(-err));
+			return EXIT_RUNTIME;
+		}
+	} else if ((err = pe_set_output(fd, r->fd))) {
+		pr_err("cannot share the CPU %d ring with %s: %s", cpu, evsel_name(ev), strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	if ((err = pe_id(fd, &id))) {
+		pr_err("cannot read the id of %s: %s", evsel_name(ev), strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	idmap_put(&e->ids, id, ev->idx);
+	if (ev->spec->filter && !ev->filter && (err = pe_set_filter(fd, ev->spec->filter))) {
+		pr_err("the kernel refused the filter of %s on CPU %d: %s", evsel_name(ev), cpu, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int open_events(struct session *s)
+{
+	struct engine *e = s->engine;
+	struct env *env = s->env;
+	long page = sysconf(_SC_PAGESIZE);
+	int total = s->nr_evsels * e->nr_cpus * e->nr_tasks, ret;
+
+	e->rings = calloc((size_t)e->nr_cpus, sizeof(*e->rings));
+	e->ring_ptrs = calloc((size_t)e->nr_cpus, sizeof(*e->ring_ptrs));
+	e->fds = calloc((size_t)total, sizeof(int));
+	e->sample_types = calloc((size_t)s->nr_evsels, sizeof(uint64_t));
+	if (!e->rings || !e->ring_ptrs || !e->fds || !e->sample_types || idmap_init(&e->ids, total))
+		return EXIT_RUNTIME;
+	for (int i = 0; i < s->nr_evsels; i++) {
+		struct evsel *ev = &s->evsels[i];
+		struct perf_event_attr attr;
+		struct pe_tp_opts o = {
+			.tp_id = ev->tp_id,
+			.callchain = ev->stack,
+			.kernel_callchain = env->kernel_callchain || !env->user_callchain,
+			.user_callchain = env->user_callchain,
+			.max_stack = ev->spec->max_stack,
+			.wakeup_bytes = (int)(page * env->mmap_pages * env->watermark / 100),
+			.track_comm = i == 0,
+		};
+
+		if (o.wakeup_bytes < 1)
+			o.wakeup_bytes = 1;
+		pe_tp_attr(&attr, &o);
+		e->sample_types[i] = attr.sample_type;
+		pr_verbose(1, "open %s (id %d)%s%s%s on %d CPUs x %d tasks\n", evsel_name(ev), ev->tp_id,
+			   ev->stack ? " stack" : "", ev->spec->filter ? ", filter: " : "",
+			   ev->spec->filter ? (ev->filter ? "user space" : "kernel") : "",
+			   e->nr_cpus, e->nr_tasks);
+		for (int c = 0; c < e->nr_cpus; c++)
+			for (int t = 0; t < e->nr_tasks; t++)
+				if ((ret = open_evsel_fd(s, ev, &attr, c, e->tasks[t])))
+					return ret;
+	}
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (e->epfd < 0)
+		return EXIT_RUNTIME;
+	for (int c = 0; c < e->nr_cpus; c++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)c };
+
+		e->ring_ptrs[c] = &e->rings[c];
+		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->rings[c].fd, &ev))
+			return EXIT_RUNTIME;
+	}
+	pr_verbose(1, "%d rings of %d pages, wake-up at %d%%\n", e->nr_cpus, env->mmap_pages, env->watermark);
+	return order_init(&e->order, e->ring_ptrs, e->nr_cpus) ? EXIT_RUNTIME : 0;
+}
+
+static void enable_all(struct engine *e, bool on)
+{
+	for (int i = 0; i < e->nr_fds; i++)
+		on ? pe_enable(e->fds[i]) : pe_disable(e->fds[i]);
+}
+
+/* ---- the workload after "--" ---- */
+
+static int start_child(struct engine *e, char **argv)
+{
+	int go[2];
+
+	if (pipe2(go, O_CLOEXEC))
+		return EXIT_RUNTIME;
+	e->child = fork();
+	if (e->child < 0)
+		return EXIT_RUNTIME;
+	if (e->child == 0) {
+		char c;
+
+		close(go[1]);
+		/* Wait until the events are enabled, so the start is seen. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "perf-prof: cannot run '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(go[0]);
+	e->child_go = go[1];
+	return 0;
+}
+
+static void release_child(struct engine *e)
+{
+	if (e->child_go >= 0) {
+		if (write(e->child_go, "g", 1) != 1)
+			pr_err("cannot start the workload");
+		close(e->child_go);
+		e->child_go = -1;
+	}
+}
+
+/* ---- the read loop ---- */
+
+static int on_sample(struct session *s, struct ring *r, const struct perf_event_header *h)
+{
+	struct engine *e = s->engine;
+	struct sample smp;
+	struct evsel *ev;
+	int idx = idmap_get(&e->ids, sample_id_of(h));
+
+	(void)r;
+	if (idx < 0) {
+		e->unknown_ids++;
+		return 0;
+	}
+	ev = &s->evsels[idx];
+	if (sample_parse(h, e->sample_types[idx], &smp)) {
+		e->bad_samples++;
+		return 0;
+	}
+	if (ev->filter && !expr_eval(ev->filter, smp.raw, smp.raw_size)) {
+		ev->nr_filtered++;
+		return 0;
+	}
+	ev->nr_samples++;
+	s->prof->sample(s, ev, &smp);
+	if (s->env->exit_n && (int64_t)++e->delivered >= s->env->exit_n) {
+		e->stop = e->stopped_by_n = true;
+		return 1;
+	}
+	return e->stop;
+}
+
+struct lost_record {
+	struct perf_event_header header;
+	uint64_t id;
+	uint64_t lost;
+};
+
+struct comm_record {
+	struct perf_event_header header;
+	uint32_t pid, tid;
+	char comm[];
+};
+
+static int on_record(void *ctx, struct ring *r, const struct perf_event_header *h)
+{
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		return on_sample(ctx, r, h);
+	case PERF_RECORD_LOST:
+	case PERF_RECORD_LOST_SAMPLES:
+		r->lost += ((const struct lost_record *)h)->lost;
+		return 0;
+	case PERF_RECORD_COMM: {
+		const struct comm_record *c = (const void *)h;
+
+		comm_set((int)c->tid, c->comm);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+static void read_round(struct session *s, bool final)
+{
+	struct engine *e = s->engine;
+
+	if (s->env->order) {
+		uint64_t now = mono_now_ns();
+		uint64_t horizon = final ? UINT64_MAX : now - ORDER_LATENESS_NS;
+
+		order_round(&e->order, horizon, on_record, s);
+	} else {
+		unordered_round(e->ring_ptrs, e->nr_cpus, on_record, s);
+	}
+}
+
+void session_report_lost(struct session *s)
+{
+	struct engine *e = s->engine;
+
+	for (int c = 0; c < e->nr_cpus; c++) {
+		struct ring *r = &e->rings[c];
+
+		if (r->lost > r->lost_reported) {
+			fprintf(s->env->out, "LOST %llu events on CPU %d (ring full; try -m %d or --watermark)\n",
+				(unsigned long long)(r->lost - r->lost_reported), r->cpu,
+				s->env->mmap_pages * 4 > 256 ? s->env->mmap_pages * 4 : 256);
+			r->lost_reported = r->lost;
+		}
+	}
+	fflush(s->env->out);
+}
+
+uint64_t session_lost_total(const struct session *s)
+{
+	uint64_t n = 0;
+
+	for (int c = 0; c < s->engine->nr_cpus; c++)
+		n += s->engine->rings[c].lost;
+	return n;
+}
+
+static void check_child(struct engine *e)
+{
+	int status;
+
+	if (e->child > 0 && waitpid(e->child, &status, WNOHANG) == e->child) {
+		e->child = 0;
+		e->stop = true;
+	}
+}
+
+static void run_loop(struct session *s)
+{
+	struct engine *e = s->engine;
+	struct epoll_event evs[64];
+	uint64_t interval = (uint64_t)s->env->interval_ms * 1000000ULL;
+	uint64_t next = mono_now_ns() + interval;
+
+	while (!e->stop && !signalled) {
+		int timeout = POLL_MS;
+
+		if (interval) {
+			uint64_t now = mono_now_ns();
+			int left = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
+
+			if (left < timeout)
+				timeout = left;
+		}
+		epoll_wait(e->epfd, evs, 64, timeout);
+		read_round(s, false);
+		if (interval && mono_now_ns() >= next && !e->stop) {
+			if (s->prof->interval)
+				s->prof->interval(s);
+			session_report_lost(s);
+			next += interval;
+		}
+		if (child_exited)
+			check_child(e);
+	}
+}
+
+static void print_stats(struct session *s)
+{
+	struct engine *e = s->engine;
+
+	for (int i = 0; i < s->nr_evsels; i++) {
+		struct evsel *ev = &s->evsels[i];
+
+		pr_verbose(1, "%s: %llu samples", evsel_name(ev), (unsigned long long)ev->nr_samples);
+		if (ev->filter)
+			pr_verbose(1, ", %llu dropped by the user-space filter", (unsigned long long)ev->nr_filtered);
+		pr_verbose(1, "\n");
+	}
+	if (s->env->order)
+		pr_verbose(1, "out of order: %llu\n", (unsigned long long)e->order.out_of_order);
+	if (e->unknown_ids || e->bad_samples)
+		pr_verbose(1, "unknown ids: %llu, malformed samples: %llu\n",
+			   (unsigned long long)e->unknown_ids, (unsigned long long)e->bad_samples);
+	pr_verbose(1, "lost: %llu\n", (unsigned long long)session_lost_total(s));
+}
+
+static void teardown(struct session *s)
+{
+	struct engine *e = s->engine;
+
+	if (e->child > 0) {
+		kill(e->child, SIGTERM);
+		waitpid(e->child, NULL, 0);
+	}
+	if (e->child_go >= 0)
+		close(e->child_go);
+	for (int c = 0; e->rings && c < e->nr_cpus; c++)
+		ring_unmap(&e->rings[c]);
+	for (int i = 0; i < e->nr_fds; i++)
+		close(e->fds[i]);
+	if (e->epfd >= 0)
+		close(e->epfd);
+	if (e->cgroup_fd >= 0)
+		close(e->cgroup_fd);
+	order_free(&e->order);
+	for (int i = 0; i < s->nr_evsels; i++) {
+		expr_free(s->evsels[i].filter);
+		expr_free(s->evsels[i].key);
+		expr_free(s->evsels[i].size);
+		free(s->evsels[i].name);
+	}
+	free(e->rings);
+	free(e->ring_ptrs);
+	free(e->fds);
+	free(e->sample_types);
+	free(e->ids.keys);
+	free(e->ids.vals);
+	free(e->tasks);
+	spec_free(e->specs, e->nr_specs);
+	free(s->evsels);
+	if (s->tep)
+		tep_free(s->tep);
+	comm_free();
+}
+
+void session_stop(struct session *s)
+{
+	s->engine->stop = true;
+}
+
+int session_run(struct profiler *p, struct env *env)
+{
+	struct engine e = { .epfd = -1, .cgroup_fd = -1, .child_go = -1 };
+	struct session s = { .env = env, .prof = p, .engine = &e };
+	int ret;
+
+	wallclock_init();
+	install_signals();
+	if (!env->nr_events) {
+		usage_error("%s: needs at least one -e EVENT", p->name);
+		return EXIT_USAGE;
+	}
+	if (!tracefs_events_dir())
+		return EXIT_RUNTIME;
+	s.tep = tp_tep_new();
+	if (!s.tep)
+		return EXIT_RUNTIME;
+	if ((ret = setup_events(&s)) || (ret = setup_cpus(&e, env->cpus)) ||
+	    (ret = setup_targets(&e, env)))
+		goto out;
+	if ((ret = filters_setup(&s)))
+		goto out;
+	if (p->init && (ret = p->init(&s)))
+		goto out;
+	if ((ret = open_events(&s)))
+		goto out;
+	if (env->cmd_argv && (ret = start_child(&e, env->cmd_argv)))
+		goto out;
+	enable_all(&e, true);
+	release_child(&e);
+	run_loop(&s);
+	enable_all(&e, false);
+	if (!e.stopped_by_n)
+		read_round(&s, true);
+	if (p->exit)
+		p->exit(&s);
+	session_report_lost(&s);
+	print_stats(&s);
+	ret = EXIT_OK;
+out:
+	teardown(&s);
+	return ret;
+}
