@@ -241,8 +241,8 @@ static int parse_all(char *text, size_t len)
 
 int ksyms_load_file(const char *path)
 {
-	size_t len;
-	char *text;
+	size_t len = 0;
+	char *text = NULL;
 	int err;
 
 	ksyms_free();
