@@ -5,7 +5,6 @@
  * chosen profiler accepts plus its own, so `PROFILER --help` shows only
  * what applies and anything else is a usage error naming the option.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
