@@ -16,7 +16,7 @@ PROF_OBJS := $(PROF_SRCS:.c=.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
 
-all: perf-prof bench/loadgen
+all: perf-prof bench/loadgen helpers
 
 # BPF views add their skeleton rules and objects here (owned by bpf/).
 BPF_OBJS :=
@@ -24,6 +24,10 @@ BPF_OBJS :=
 # The expression language and fuzzing add their rules here (owned by expr/ and fuzz/).
 -include expr/expr.mk
 -include fuzz/fuzz.mk
+# Small programs the e2e tests and benchmarks run; owned sub-makefiles add to HELPERS.
+HELPERS :=
+-include bench/bench.mk
+helpers: $(HELPERS)
 
 perf-prof: perf-prof.o $(PROF_OBJS) $(BPF_OBJS) libperfprof.a
 	$(CC) $(CFLAGS) -o $@ perf-prof.o $(PROF_OBJS) $(BPF_OBJS) libperfprof.a $(LDLIBS)
@@ -77,7 +81,7 @@ bench: deps
 	bench/run.sh
 
 clean:
-	rm -f perf-prof libperfprof.a bench/loadgen $(UNIT_BINS) *.o *.d */*.o */*.d tests/unit/*.o tests/unit/*.d
+	rm -f perf-prof libperfprof.a bench/loadgen $(HELPERS) $(UNIT_BINS) *.o *.d */*.o */*.d tests/unit/*.o tests/unit/*.d
 	rm -rf bpf/.output
 
-.PHONY: all deps tracefs unit e2e test demo bench clean
+.PHONY: all helpers deps tracefs unit e2e test demo bench clean
