@@ -69,7 +69,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 
-DEMO_CMD ?= ./perf-prof trace -e kmem:kmalloc -N 20 -- bench/loadgen --mode pipe --workers 2 --duration 5
+DEMO_CMD ?= ./perf-prof kmemprof -e "kmem:kmalloc//size=bytes_alloc/stack/" -e "kmem:kfree//stack/" -k ptr --order -m 256 --top 5 -- bench/loadgen --mode pipe --workers 2 --duration 5
 demo: deps
 	$(MAKE) all
 	$(MAKE) tracefs
