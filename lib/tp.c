@@ -130,9 +130,29 @@ static int suggest_one(void *ctx, const char *sys, const char *name)
 	return 0;
 }
 
+/* Events the kmemprof manual names that newer kernels dropped, and what replaces them. */
+static const struct {
+	const char *event, *why;
+} gone[] = {
+	{ "kmem:kmalloc_node", "merged into kmem:kmalloc in Linux 6.1 (its node field tells the node); use kmem:kmalloc" },
+	{ "kmem:kmem_cache_alloc_node", "merged into kmem:kmem_cache_alloc in Linux 6.1; use kmem:kmem_cache_alloc" },
+	{ "kmem:vmalloc", "not on this kernel; use vmalloc:alloc_vmap_area (key=addr, size=size) and "
+	  "vmalloc:free_vmap_area_noflush (key=va_start)" },
+	{ "kmem:vfree", "not on this kernel; use vmalloc:free_vmap_area_noflush (key=va_start)" },
+};
+
 static void unknown_event(const char *sys, const char *name, char *err, size_t errlen)
 {
 	struct suggest s = { .sys = sys, .name = name, .dist = 3 };
+	char full[300];
+
+	snprintf(full, sizeof(full), "%s:%s", sys, name);
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		if (!strcmp(full, gone[i].event)) {
+			snprintf(err, errlen, "event '%s' does not exist on this kernel: %s", full, gone[i].why);
+			return;
+		}
+	}
 
 	tp_glob("*", "*", suggest_one, &s);
 	if (s.best[0])
