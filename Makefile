@@ -7,7 +7,7 @@ PYTHON  := /usr/bin/python3
 
 # Debian packages the build, the demo and the tests need (make deps).
 DEB_PKGS := gcc make pkg-config libtraceevent-dev libelf-dev libdw-dev zlib1g-dev \
-	    libbpf-dev bpftool clang llvm libcmocka-dev python3-pytest linux-perf
+	    libbpf-dev bpftool clang llvm libcmocka-dev python3-pytest linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c) $(wildcard expr/*.c) $(wildcard filter/*.c)
 PROF_SRCS := $(wildcard profilers/*.c)

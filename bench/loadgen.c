@@ -463,7 +463,7 @@ static int run_workers(const struct config *cfg, long long *ops)
 static int ensure_fd_room(long pipes)
 {
 	struct rlimit rl;
-	rlim_t need = (rlim_t)pipes * 2 + 16;
+	rlim_t need = (rlim_t)pipes * 2 + 8; /* + stdio and slack */
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return -1;
