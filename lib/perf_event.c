@@ -31,6 +31,12 @@ void pe_tp_attr(struct perf_event_attr *attr, const struct pe_tp_opts *o)
 	attr->watermark = 1;
 	attr->wakeup_watermark = (uint32_t)o->wakeup_bytes;
 	attr->comm = o->track_comm;
+	/*
+	 * The kernel writes PERF_RECORD_LOST only before the next record that
+	 * fits; losses at the end of a run would go unseen. read() with
+	 * PERF_FORMAT_LOST gives the exact per-event count (Linux 6.0+).
+	 */
+	attr->read_format = PERF_FORMAT_LOST;
 	attr->comm_exec = o->track_comm;
 }
 
@@ -38,7 +44,22 @@ int pe_open(struct perf_event_attr *attr, int pid, int cpu, int group_fd, unsign
 {
 	long fd = syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags | PERF_FLAG_FD_CLOEXEC);
 
+	/* Kernels before 6.0 refuse PERF_FORMAT_LOST: do without, lost records still count. */
+	if (fd < 0 && errno == EINVAL && (attr->read_format & PERF_FORMAT_LOST)) {
+		attr->read_format &= ~(uint64_t)PERF_FORMAT_LOST;
+		fd = syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags | PERF_FLAG_FD_CLOEXEC);
+	}
 	return fd < 0 ? -errno : (int)fd;
+}
+
+int pe_read_lost(int fd, uint64_t *lost)
+{
+	uint64_t v[2];
+
+	if (read(fd, v, sizeof(v)) != (ssize_t)sizeof(v))
+		return -1;
+	*lost = v[1];
+	return 0;
 }
 
 int pe_set_output(int fd, int into)

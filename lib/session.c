@@ -50,6 +50,7 @@ struct engine {
 	struct ring *rings;    /* one per CPU */
 	struct ring **ring_ptrs;
 	int *fds;
+	int *fd_cpu;           /* ring index of each fd */
 	int nr_fds;
 	uint64_t *sample_types;/* per evsel */
 	struct idmap ids;
@@ -57,8 +58,8 @@ struct engine {
 	int epfd;
 	pid_t child;
 	int child_go;
-	bool stop;
-	bool stopped_by_n;
+	bool stop;             /* end the read loop; what is in the rings is still read */
+	bool halt;             /* deliver nothing more (-N reached, or the profiler asked) */
 	uint64_t delivered;
 	uint64_t unknown_ids;
 	uint64_t bad_samples;
@@ -234,6 +235,25 @@ static int parse_id_list(const char *opt, const char *list, struct engine *e, bo
 	return 0;
 }
 
+/* Where cgroup v2 is mounted: /sys/fs/cgroup on most systems, .../unified on hybrid ones. */
+static int cgroup2_mount(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[1024], dev[256], dir[512], type[64];
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %511s %63s", dev, dir, type) == 3 && !strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
 static int setup_targets(struct engine *e, struct env *env)
 {
 	int ret;
@@ -248,10 +268,14 @@ static int setup_targets(struct engine *e, struct env *env)
 	if (env->tids && (ret = parse_id_list("-t", env->tids, e, false)))
 		return ret;
 	if (env->cgroup) {
-		char path[512];
+		char base[512], path[1024];
 
-		snprintf(path, sizeof(path), "%s%s", env->cgroup[0] == '/' ? "/sys/fs/cgroup" : "/sys/fs/cgroup/",
-			 env->cgroup);
+		if (cgroup2_mount(base, sizeof(base))) {
+			pr_err("--cgroups needs a cgroup v2 hierarchy: none is mounted "
+			       "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
+			return EXIT_RUNTIME;
+		}
+		snprintf(path, sizeof(path), "%s/%s", base, env->cgroup + (env->cgroup[0] == '/'));
 		e->cgroup_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (e->cgroup_fd < 0) {
 			usage_error("no such cgroup '%s' (%s)", env->cgroup, path);
@@ -364,6 +388,7 @@ static int open_evsel_fd(struct session *s, struct evsel *ev, struct perf_event_
 		       task > 0 ? " for that task" : "", pe_strerror(fd));
 		return fd == -ESRCH ? EXIT_USAGE : EXIT_RUNTIME;
 	}
+	e->fd_cpu[e->nr_fds] = cpu_idx;
 	e->fds[e->nr_fds++] = fd;
 	if (!r->meta) {
 		err = ring_mmap(r, fd, cpu, s->env->mmap_pages);
@@ -398,8 +423,9 @@ static int open_events(struct session *s)
 	e->rings = calloc((size_t)e->nr_cpus, sizeof(*e->rings));
 	e->ring_ptrs = calloc((size_t)e->nr_cpus, sizeof(*e->ring_ptrs));
 	e->fds = calloc((size_t)total, sizeof(int));
+	e->fd_cpu = calloc((size_t)total, sizeof(int));
 	e->sample_types = calloc((size_t)s->nr_evsels, sizeof(uint64_t));
-	if (!e->rings || !e->ring_ptrs || !e->fds || !e->sample_types || idmap_init(&e->ids, total))
+	if (!e->rings || !e->ring_ptrs || !e->fds || !e->fd_cpu || !e->sample_types || idmap_init(&e->ids, total))
 		return EXIT_RUNTIME;
 	for (int i = 0; i < s->nr_evsels; i++) {
 		struct evsel *ev = &s->evsels[i];
@@ -509,11 +535,9 @@ static int on_sample(struct session *s, struct ring *r, const struct perf_event_
 	}
 	ev->nr_samples++;
 	s->prof->sample(s, ev, &smp);
-	if (s->env->exit_n && (int64_t)++e->delivered >= s->env->exit_n) {
-		e->stop = e->stopped_by_n = true;
-		return 1;
-	}
-	return e->stop;
+	if (s->env->exit_n && (int64_t)++e->delivered >= s->env->exit_n)
+		e->stop = e->halt = true;
+	return e->halt;
 }
 
 struct lost_record {
@@ -561,21 +585,46 @@ static void read_round(struct session *s, bool final)
 	}
 }
 
+/*
+ * Lost records seen in the stream lag behind the kernel's own count
+ * (the record is written only when space returns); take the larger.
+ */
+static void sync_kernel_lost(struct engine *e)
+{
+	uint64_t per_ring[MAX_CPUS] = { 0 };
+	bool have = e->nr_fds > 0;
+
+	for (int i = 0; i < e->nr_fds && have; i++) {
+		uint64_t lost;
+
+		if (pe_read_lost(e->fds[i], &lost))
+			have = false;
+		else
+			per_ring[e->fd_cpu[i]] += lost;
+	}
+	for (int c = 0; have && c < e->nr_cpus; c++)
+		if (per_ring[c] > e->rings[c].lost)
+			e->rings[c].lost = per_ring[c];
+}
+
 void session_report_lost(struct session *s)
 {
 	struct engine *e = s->engine;
+	/* JSON reports stay machine-readable: the LOST line goes to stderr there. */
+	FILE *f = strcmp(s->env->format, "json") ? s->env->out : stderr;
 
+	sync_kernel_lost(e);
 	for (int c = 0; c < e->nr_cpus; c++) {
 		struct ring *r = &e->rings[c];
 
 		if (r->lost > r->lost_reported) {
-			fprintf(s->env->out, "LOST %llu events on CPU %d (ring full; try -m %d or --watermark)\n",
+			fprintf(f, "LOST %llu events on CPU %d (ring full; try -m %d or --watermark)\n",
 				(unsigned long long)(r->lost - r->lost_reported), r->cpu,
 				s->env->mmap_pages * 4 > 256 ? s->env->mmap_pages * 4 : 256);
 			r->lost_reported = r->lost;
 		}
 	}
-	fflush(s->env->out);
+	fflush(f);
 }
 
 uint64_t session_lost_total(const struct session *s)
@@ -675,6 +724,7 @@ static void teardown(struct session *s)
 	free(e->rings);
 	free(e->ring_ptrs);
 	free(e->fds);
+	free(e->fd_cpu);
 	free(e->sample_types);
 	free(e->ids.keys);
 	free(e->ids.vals);
@@ -688,7 +738,7 @@ static void teardown(struct session *s)
 
 void session_stop(struct session *s)
 {
-	s->engine->stop = true;
+	s->engine->stop = s->engine->halt = true;
 }
 
 int session_run(struct profiler *p, struct env *env)
@@ -723,7 +773,7 @@ int session_run(struct profiler *p, struct env *env)
 	release_child(&e);
 	run_loop(&s);
 	enable_all(&e, false);
-	if (!e.stopped_by_n)
+	if (!e.halt)
 		read_round(&s, true);
 	if (p->exit)
 		p->exit(&s);

@@ -24,3 +24,36 @@ def tracefs():
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=True)
     assert os.path.exists("/sys/kernel/tracing/events/kmem/kmalloc/format")
     assert os.access(PERF_PROF, os.X_OK), "build perf-prof first (make)"
+
+
+def cgroup2_root():
+    with open("/proc/mounts") as f:
+        for line in f:
+            dev, path, fstype = line.split()[:3]
+            if fstype == "cgroup2":
+                return path
+    return None
+
+
+@pytest.fixture
+def cgroup():
+    """A fresh cgroup v2 (name, path): the exact-count tests run their load inside it,
+    so nothing else on the machine can change the numbers."""
+    root = cgroup2_root()
+    if root is None:
+        subprocess.run(["mkdir", "-p", "/sys/fs/cgroup/unified"], check=False)
+        subprocess.run(["mount", "-t", "cgroup2", "none", "/sys/fs/cgroup/unified"], check=True)
+        root = "/sys/fs/cgroup/unified"
+    name = "perfprof-test-%d" % os.getpid()
+    path = os.path.join(root, name)
+    os.makedirs(path, exist_ok=True)
+    yield name, path
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def in_cgroup(path, *cmd):
+    """A command line that moves itself into the cgroup, then runs cmd."""
+    return ["sh", "-c", 'echo $$ > %s/cgroup.procs && exec "$@"' % path, "sh", *cmd]
