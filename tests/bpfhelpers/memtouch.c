@@ -3,7 +3,6 @@
  * file-backed and shared memory resident, say "ready", then sleep until
  * killed. The procstat tests compare what BPF reads with /proc/PID/status.
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
