@@ -243,3 +243,111 @@ long long bv_rq_to_cpu_off(void)
 		return 0;
 	return off - rq;
 }
+
+/*
+ * gfp names from vmlinux BTF: the ___GFP_<NAME>_BIT enumerators give the
+ * bit of each __GFP_<NAME> on the running kernel (they move between
+ * releases). The common composites are matched first, as the kernel's own
+ * show_gfp_flags() does.
+ */
+struct gfp_bit {
+	char name[32];
+	unsigned bit;
+};
+
+static struct gfp_bit gfp_bits[40];
+static int nr_gfp_bits = -1;
+
+static void gfp_load(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+
+	nr_gfp_bits = 0;
+	if (!btf)
+		return;
+	for (__u32 id = 1; id < btf__type_cnt(btf); id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *e;
+
+		if (!btf_is_enum(t))
+			continue;
+		e = btf_enum(t);
+		if (!btf_vlen(t) || strcmp(btf__name_by_offset(btf, e->name_off), "___GFP_DMA_BIT"))
+			continue;
+		for (__u16 i = 0; i < btf_vlen(t) && nr_gfp_bits < 40; i++, e++) {
+			const char *n = btf__name_by_offset(btf, e->name_off);
+			size_t len = strlen(n);
+
+			if (len < 8 || strcmp(n + len - 4, "_BIT") || !strcmp(n, "___GFP_LAST_BIT"))
+				continue;
+			/* ___GFP_IO_BIT -> __GFP_IO */
+			snprintf(gfp_bits[nr_gfp_bits].name, sizeof(gfp_bits[0].name), "%.*s", (int)(len - 5), n + 1);
+			gfp_bits[nr_gfp_bits++].bit = (unsigned)e->val;
+		}
+		break;
+	}
+	btf__free(btf);
+}
+
+static unsigned long long gfp_mask_of(const char *name)
+{
+	for (int i = 0; i < nr_gfp_bits; i++)
+		if (!strcmp(gfp_bits[i].name, name))
+			return 1ull << gfp_bits[i].bit;
+	return 0;
+}
+
+char *bv_gfp_names(unsigned long long gfp, char *buf, size_t len)
+{
+	static const char *const composites[][8] = {
+		/* name, then its __GFP_ parts */
+		{ "GFP_HIGHUSER_MOVABLE", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_IO", "__GFP_FS", "__GFP_HARDWALL", "__GFP_HIGHMEM", "__GFP_MOVABLE" },
+		{ "GFP_HIGHUSER", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_IO", "__GFP_FS", "__GFP_HARDWALL", "__GFP_HIGHMEM", NULL },
+		{ "GFP_USER", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_IO", "__GFP_FS", "__GFP_HARDWALL", NULL, NULL },
+		{ "GFP_KERNEL_ACCOUNT", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_IO", "__GFP_FS", "__GFP_ACCOUNT", NULL, NULL },
+		{ "GFP_KERNEL", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_IO", "__GFP_FS", NULL, NULL, NULL },
+		{ "GFP_NOFS", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_IO", NULL, NULL, NULL, NULL },
+		{ "GFP_ATOMIC", "__GFP_HIGH", "__GFP_KSWAPD_RECLAIM", NULL, NULL, NULL, NULL, NULL },
+		{ "GFP_NOIO", "__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", NULL, NULL, NULL, NULL, NULL },
+		{ "GFP_NOWAIT", "__GFP_KSWAPD_RECLAIM", "__GFP_NOWARN", NULL, NULL, NULL, NULL, NULL },
+	};
+	unsigned long long left = gfp;
+	size_t n = 0;
+
+	if (nr_gfp_bits < 0)
+		gfp_load();
+	buf[0] = '\0';
+	if (!nr_gfp_bits) {
+		snprintf(buf, len, "%#llx", gfp);
+		return buf;
+	}
+	for (size_t c = 0; c < sizeof(composites) / sizeof(composites[0]); c++) {
+		unsigned long long m = 0;
+		bool ok = true;
+
+		for (int i = 1; i < 8 && composites[c][i]; i++) {
+			unsigned long long b = gfp_mask_of(composites[c][i]);
+
+			ok &= b != 0;
+			m |= b;
+		}
+		if (ok && m && (left & m) == m) {
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "|" : "", composites[c][0]);
+			left &= ~m;
+			break;
+		}
+	}
+	for (int i = 0; i < nr_gfp_bits && left; i++) {
+		unsigned long long b = 1ull << gfp_bits[i].bit;
+
+		if (left & b) {
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "|" : "", gfp_bits[i].name);
+			left &= ~b;
+		}
+	}
+	if (left)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%#llx", n ? "|" : "", left);
+	if (!gfp)
+		snprintf(buf, len, "0");
+	return buf;
+}

@@ -76,4 +76,7 @@ int bv_percpu_var_offset(const char *name, long long *off);
 /* this_cpu_off - runqueues in the per-CPU area (0 when unknown): see bpf/pcpu.bpf.h. */
 long long bv_rq_to_cpu_off(void);
 
+/* "GFP_KERNEL|__GFP_ZERO": composite names first, then single bits, then hex. */
+char *bv_gfp_names(unsigned long long gfp, char *buf, size_t len);
+
 #endif
