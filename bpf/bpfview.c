@@ -351,3 +351,17 @@ char *bv_gfp_names(unsigned long long gfp, char *buf, size_t len)
 		snprintf(buf, len, "0");
 	return buf;
 }
+
+int bv_possible_nodes(void)
+{
+	char path[64];
+	int n = 0;
+
+	while (n < BV_MAX_NODES) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
+		if (access(path, F_OK))
+			break;
+		n++;
+	}
+	return n ? n : 1;
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "perf-prof.h"
+#include "bpf/bpfview_shared.h"
 
 #define BV_MAX_PIDS 64
 
@@ -78,5 +79,8 @@ long long bv_rq_to_cpu_off(void);
 
 /* "GFP_KERNEL|__GFP_ZERO": composite names first, then single bits, then hex. */
 char *bv_gfp_names(unsigned long long gfp, char *buf, size_t len);
+
+/* Nodes under /sys/devices/system/node (at most BV_MAX_NODES), 1 without NUMA. */
+int bv_possible_nodes(void);
 
 #endif

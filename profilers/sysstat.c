@@ -82,20 +82,6 @@ static void print_row(FILE *f, const struct bv_nodestat *s, const struct column 
 	}
 }
 
-static int possible_nodes(void)
-{
-	int n = 0;
-	char path[64];
-
-	while (n < BV_MAX_NODES) {
-		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
-		if (access(path, F_OK))
-			break;
-		n++;
-	}
-	return n ? n : 1;
-}
-
 int sysstat_main(struct env *e, const struct bv_view_opts *o)
 {
 	const struct column *cols = o->part2 ? part2 : part1;
@@ -113,7 +99,7 @@ int sysstat_main(struct env *e, const struct bv_view_opts *o)
 	skel = sysstat_bpf__open();
 	if (!skel)
 		return bv_bpf_error(r.name, "opening the BPF object", -errno);
-	skel->rodata->nr_nodes = (__u32)possible_nodes();
+	skel->rodata->nr_nodes = (__u32)bv_possible_nodes();
 	err = sysstat_bpf__load(skel);
 	if (err) {
 		sysstat_bpf__destroy(skel);

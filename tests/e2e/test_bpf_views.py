@@ -273,3 +273,46 @@ def test_pr_reports_memcg_reclaim(tmp_path):
     assert reclaimed > 16000, reclaimed
     assert all(int(r["SCANNED"]) >= 0 for r in memcg)
     assert re.search(r"# \d+ passes/batches, [1-9]\d* pages reclaimed", out)
+
+
+# ---------------------------------------------------------------- paf
+
+def zoneinfo():
+    zones, cur = {}, None
+    with open("/proc/zoneinfo") as f:
+        for line in f:
+            m = re.match(r"Node (\d+), zone\s+(\S+)", line)
+            if m:
+                cur = zones.setdefault((m.group(1), m.group(2)), {})
+                continue
+            f2 = line.split()
+            if cur is not None and len(f2) == 2 and f2[0] in ("min", "low", "high", "present", "managed"):
+                cur[f2[0]] = int(f2[1])
+            elif cur is not None and f2[:2] == ["pages", "free"]:
+                cur["free"] = int(f2[2])
+    return zones
+
+
+def test_paf_zones_match_zoneinfo():
+    r = run(["paf", "-i", "200", "-N", "1", "--all-zones"])
+    zi = zoneinfo()
+    assert r.returncode == 0, r.stderr
+    rows = [l.split() for l in r.stdout.splitlines() if l.startswith("zone ")]
+    assert len(rows) == len(zi), (rows, zi)
+    for _, node, name, mn, lo, hi, present, managed, free in rows:
+        z = zi[(node, name)]
+        assert (int(mn), int(lo), int(hi)) == (z["min"], z["low"], z["high"]), name
+        assert int(present) == z["present"] and int(managed) == z["managed"], name
+        assert close(int(free), z["free"]), (name, free, z["free"])
+
+
+def test_paf_decodes_gfp_of_user_faults(memtouch):
+    pp = subprocess.Popen([PERF_PROF, "paf", "-i", "1500", "-N", "1"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    memtouch(anon=32, file=0, shm=0)  # anonymous faults allocate GFP_HIGHUSER_MOVABLE pages
+    out, err = pp.communicate(timeout=10)
+    assert pp.returncode == 0, err
+    gfp = [l.split() for l in out.splitlines() if l.startswith("gfp ")]
+    assert any("GFP_HIGHUSER_MOVABLE" in g[-1] and int(g[1]) >= 8192 for g in gfp), out
+    assert re.search(r"pressure: alloc_failed=\d+ direct_reclaim=\d+ compact=\d+ kswapd_wake=\d+", out)
