@@ -316,3 +316,79 @@ def test_paf_decodes_gfp_of_user_faults(memtouch):
     gfp = [l.split() for l in out.splitlines() if l.startswith("gfp ")]
     assert any("GFP_HIGHUSER_MOVABLE" in g[-1] and int(g[1]) >= 8192 for g in gfp), out
     assert re.search(r"pressure: alloc_failed=\d+ direct_reclaim=\d+ compact=\d+ kswapd_wake=\d+", out)
+
+
+# ---------------------------------------------------------------- memleak
+
+def leak_line(marker):
+    with open(os.path.join(HELPERS, "leaker.c")) as f:
+        for n, line in enumerate(f, 1):
+            if marker in line:
+                return n
+    raise AssertionError(marker)
+
+
+def leak_stacks(out):
+    """{stack_id: (total_size, nr_allocs, [frame lines])}"""
+    stacks, cur = {}, None
+    for line in out.splitlines():
+        m = re.match(r"stack_id=(\S+) with outstanding allocations: total_size=(\d+) nr_allocs=(\d+)", line)
+        if m:
+            cur = stacks[m.group(1)] = (int(m.group(2)), int(m.group(3)), [])
+        elif cur and line.startswith("    "):
+            cur[2].append(line)
+    return stacks
+
+
+def check_leaks(out, n, size):
+    line = leak_line("/* LEAK-LINE */")
+    stacks = leak_stacks(out)
+    mine = [s for s in stacks.values() if any("leaker.c:%d" % line in f for f in s[2])]
+    assert len(mine) == 1, out
+    total, count, frames = mine[0]
+    assert (total, count) == (n * size, n)
+    # Frame format of cli.md: address, symbol+offset, (object), file:line.
+    assert re.match(r"    [0-9a-f]{16} leak_one\+0x[0-9a-f]+ \(\S+/leaker\) leaker\.c:%d$" % line, frames[0]), frames
+    freed = leak_line("/* FREED-LINE */")
+    assert not any("leaker.c:%d" % freed in f for s in stacks.values() for f in s[2])
+
+
+def test_memleak_command_reports_n_leaks_and_line():
+    r = run(["memleak", "--", os.path.join(HELPERS, "leaker"), "37", "123", "--exit"])
+    assert r.returncode == 0, r.stderr
+    check_leaks(r.stdout, 37, 123)
+
+
+def test_memleak_pid_reports_n_leaks_and_line():
+    p = subprocess.Popen([os.path.join(HELPERS, "leaker"), "25", "1000", "--wait"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        pp = subprocess.Popen([PERF_PROF, "memleak", "-P", str(p.pid), "-i", "300"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == "done"
+        time.sleep(0.5)
+        pp.send_signal(signal.SIGINT)
+        out, err = pp.communicate(timeout=10)
+    finally:
+        p.kill()
+        p.wait()
+    assert pp.returncode == 0, err
+    # Reports are cumulative: the last one holds all 25.
+    last = out[out.rindex("Top "):]
+    check_leaks(last, 25, 1000)
+
+
+def test_memleak_without_target_points_to_kmemleak():
+    r = run(["memleak"])
+    assert r.returncode == 2
+    assert "kmemleak" in r.stderr
+
+
+def test_memleak_no_such_pid():
+    r = run(["memleak", "-P", "999999999"])
+    assert r.returncode == 2
+    assert "no such process" in r.stderr
