@@ -392,3 +392,44 @@ def test_memleak_no_such_pid():
     r = run(["memleak", "-P", "999999999"])
     assert r.returncode == 2
     assert "no such process" in r.stderr
+
+
+# ---------------------------------------------------------------- mem_watcher
+
+def test_mem_watcher_sysstat_seed_columns():
+    r = run(["mem_watcher", "-s", "--duration", "1.5"])
+    assert r.returncode == 0, r.stderr
+    head, rows = table(r.stdout)
+    assert head == list(SYSSTAT1)
+    assert rows
+    r = run(["mem_watcher", "-s", "-n", "--duration", "1.5"])
+    assert table(r.stdout)[0] == list(SYSSTAT2)
+
+
+def test_mem_watcher_procstat_rss_for_pid(memtouch):
+    p = memtouch(anon=16, file=0, shm=0)
+    r = run(["mem_watcher", "-r", "-R", "-P", str(p.pid), "--duration", "1.5"])
+    assert r.returncode == 0, r.stderr
+    head, rows = table(r.stdout)
+    assert head == ["TIME", "PID", "SIZE", "RSSANON", "RSSFILE", "RSSSHMEM"]
+    status = proc_kb("/proc/%d/status" % p.pid, {"RssAnon"})
+    assert rows and all(row["PID"] == str(p.pid) for row in rows)
+    assert close(int(rows[-1]["RSSANON"]), status["RssAnon"])
+
+
+def test_mem_watcher_paf_and_pr_headers():
+    r = run(["mem_watcher", "-a", "--duration", "1.5"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[0].split() == ["MIN", "LOW", "HIGH", "PRESENT", "FLAG"]
+    r = run(["mem_watcher", "-p", "--duration", "0.5"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[0].split() == ["RECLAIM", "RECLAIMED", "UNQUEUE", "CONGESTED", "WRITEBACK"]
+
+
+def test_mem_watcher_bad_usage():
+    assert run(["mem_watcher"]).returncode == 2
+    assert run(["mem_watcher", "-a", "-s"]).returncode == 2
+    r = run(["mem_watcher", "-l"])
+    assert r.returncode == 2 and "kmemleak" in r.stderr
+    r = run(["mem_watcher", "-i", "100", "-s"])  # no common options
+    assert r.returncode == 2
