@@ -433,3 +433,22 @@ def test_mem_watcher_bad_usage():
     assert r.returncode == 2 and "kmemleak" in r.stderr
     r = run(["mem_watcher", "-i", "100", "-s"])  # no common options
     assert r.returncode == 2
+
+
+# ---------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("view", [["procstat"], ["sysstat"], ["paf"], ["pr"]])
+def test_unprivileged_says_what_is_missing(view):
+    if subprocess.run(["which", "setpriv"], capture_output=True).returncode:
+        pytest.skip("setpriv not installed")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PERF_PROF]
+                       + view + ["-N", "1"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert r.stderr.startswith("perf-prof: %s: " % view[0])
+    assert "root" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_bad_duration_is_usage_error():
+    r = run(["sysstat", "-d", "soon"])
+    assert r.returncode == 2
+    assert "--duration" in r.stderr
