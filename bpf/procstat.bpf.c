@@ -18,6 +18,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * A busy task is switched out thousands of times a second; re-reading its mm
+ * more often than this (ns) buys nothing for a report every interval.
+ * rss_stat and snapshots ignore it: they are the exact-value paths.
+ */
+const volatile __u64 switch_gap_ns = 0;
+
 /* True when -p gave pids: then only tgids present in `targets` are kept. */
 const volatile bool filter_pids = false;
 
@@ -56,6 +63,11 @@ static __always_inline void sample_task(struct task_struct *task, __u32 source)
 	tgid = BPF_CORE_READ(task, tgid);
 	if (filter_pids && !bpf_map_lookup_elem(&targets, &tgid))
 		return;
+	if (switch_gap_ns && (source == BV_SRC_SWITCH || source == BV_SRC_KPROBE)) {
+		old = bpf_map_lookup_elem(&procs, &tgid);
+		if (old && bpf_ktime_get_ns() - old->time_ns < switch_gap_ns)
+			return;
+	}
 	m = bpf_map_lookup_elem(&scratch, &zero);
 	if (!m)
 		return;

@@ -163,6 +163,8 @@ static int choose_and_load(struct procstat_bpf **out, struct bv_run *r, bool use
 	skel->rodata->filter_pids = r->nr_pids > 0;
 	skel->rodata->pcpu_nr_cpus = (__u32)bv_possible_cpus();
 	skel->rodata->pcpu_rq_to_off = bv_rq_to_cpu_off();
+	/* At most one switch-time sample per process per 1/100 of the interval. */
+	skel->rodata->switch_gap_ns = (__u64)r->interval_ms * 10000ull;
 	bpf_program__set_autoload(skel->progs.snapshot_pid, snapshot);
 	bpf_program__set_autoload(skel->progs.on_finish_task_switch, use_kprobe);
 	bpf_program__set_autoload(skel->progs.on_sched_switch, !use_kprobe);
