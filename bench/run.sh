@@ -356,6 +356,10 @@ main() {
 		bench_case "stand-in: ${BENCH_TRACE_CMD:0:22}" $BENCH_TRACE_CMD
 	else
 		bench_prof "perf-prof trace --order" trace -e kmem:kmalloc,kmem:kfree --order
+		bench_prof "perf-prof kmemprof stacks -m256" kmemprof \
+			-e 'kmem:kmalloc//size=bytes_alloc/stack/' -e 'kmem:kfree//stack/' -k ptr --order -m 256
+		bench_prof "perf-prof kmemprof no stacks" kmemprof \
+			-e 'kmem:kmalloc//size=bytes_alloc/' -e 'kmem:kfree' -k ptr --order -m 256
 	fi
 	bench_perf_record
 
