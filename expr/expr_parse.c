@@ -145,7 +145,7 @@ static bool is_type_word(const struct parse_ctx *c, const struct token *t)
 static bool parse_type(struct parse_ctx *c, struct ty *out)
 {
 	int pos = peek(c)->pos, longs = 0, size = 0, sign = 0; /* sign: 0 unset, 1 signed, -1 unsigned */
-	bool is_void = false, is_bool = false, base = false, is_char = false;
+	bool is_void = false, is_bool = false, base = false, is_char = false, seen_int = false;
 	int nptr = 0;
 
 	while (peek(c)->kind == TK_IDENT && is_type_word(c, peek(c))) {
@@ -168,6 +168,15 @@ static bool parse_type(struct parse_ctx *c, struct ty *out)
 			size = 8;
 			continue;
 		}
+		/* "int" may follow short/long/signed/unsigned: "short int" */
+		if (ident_is(c, t, "int") && (!base || (size == 2 && !is_char)) && !is_void &&
+		    !is_bool && !seen_int) {
+			seen_int = true;
+			if (!longs && size != 2)
+				size = 4;
+			base = true;
+			continue;
+		}
 		if (base)
 			return ctx_error(c, t->pos, "bad type"), false;
 		base = true;
@@ -178,10 +187,6 @@ static bool parse_type(struct parse_ctx *c, struct ty *out)
 		} else if (ident_is(c, t, "short")) {
 			took = !longs;
 			size = 2;
-		} else if (ident_is(c, t, "int")) {
-			took = true;
-			if (!longs && size != 2)
-				size = 4;
 		} else if (ident_is(c, t, "void")) {
 			took = !longs && !sign;
 			is_void = true;
@@ -461,7 +466,7 @@ struct node *expr_parse(const char *text, struct tep_event *event, struct expr *
 	if (expr_lex(text, &c.toks, err))
 		return NULL;
 	if (peek(&c)->kind == TK_END) {
-		ctx_error(&c, 0, "empty expression");
+		ctx_error(&c, peek(&c)->pos, "empty expression");
 		goto out;
 	}
 	n = parse_comma(&c);
