@@ -177,11 +177,40 @@ static bool run(struct expr *e, const uint8_t *raw, uint32_t size, union slot *r
 		case I_BINARY:
 			sp[-2].i = alu_binary(ip->a, sp[-2].i, sp[-1].i, &div0);
 			sp--;
-			if (unlikely(div0)) {
-				fault(e, fault_div0);
-				return false;
-			}
+			if (unlikely(div0))
+				goto div_by_zero;
 			break;
+		/* One case per ALU op and family: the operation is a constant in each. */
+#define FAMILY_CASES(op)							\
+		case I_BIN + op:						\
+			sp[-2].i = alu_binary(op, sp[-2].i, sp[-1].i, &div0);	\
+			sp--;							\
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;							\
+		case I_OPK + op:						\
+			sp[-1].i = alu_binary(op, sp[-1].i, ip->imm, &div0);	\
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;							\
+		case I_LOADK + op:						\
+			if (unlikely(!in_record(size, ip->a, ip->size)))	\
+				goto out_of_range;				\
+			(sp++)->i = alu_binary(op, load_int(raw + ip->a, ip->size, \
+					ip->flags & IF_SIGNED), ip->imm, &div0); \
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;							\
+		case I_KLOAD + op:						\
+			if (unlikely(!in_record(size, ip->a, ip->size)))	\
+				goto out_of_range;				\
+			(sp++)->i = alu_binary(op, ip->imm, load_int(raw + ip->a, \
+					ip->size, ip->flags & IF_SIGNED), &div0); \
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;
+		ALU_BINARY_OPS(FAMILY_CASES)
+#undef FAMILY_CASES
 		case I_CONV:
 			sp[-1].i = conv_int(sp[-1].i, ip->size, ip->flags & IF_SIGNED,
 					    ip->flags & IF_BOOL);
@@ -249,6 +278,9 @@ static bool run(struct expr *e, const uint8_t *raw, uint32_t size, union slot *r
 	}
 out_of_range:
 	fault(e, fault_range);
+	return false;
+div_by_zero:
+	fault(e, fault_div0);
 	return false;
 }
 
