@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event-parse.h>
+
 #include "expr/expr_parse.h"
 
 struct arena_blk {
@@ -411,6 +413,39 @@ static struct node *parse_postfix(struct parse_ctx *c)
 	return n;
 }
 
+static bool starts_operand(const struct token *t)
+{
+	return t->kind == TK_IDENT || t->kind == TK_NUM || t->kind == TK_STR ||
+	       (t->kind == TK_PUNCT && t->op == OP_LPAREN);
+}
+
+/*
+ * "(name *)" or "(name) operand" where name is neither a type we know
+ * nor a field: the user meant a cast, so say the type is unknown.
+ */
+static bool looks_like_unknown_cast(struct parse_ctx *c)
+{
+	const struct token *t = &c->toks.v[c->i + 1];
+	const struct token *n1, *n2;
+	char name[128];
+
+	if (t->kind != TK_IDENT || t->len >= (int)sizeof(name))
+		return false;
+	snprintf(name, sizeof(name), "%.*s", t->len, c->text + t->pos);
+	if (c->event && tep_find_any_field(c->event, name))
+		return false;
+	n1 = t + 1;
+	if (n1->kind != TK_PUNCT)
+		return false;
+	n2 = n1->kind == TK_END ? n1 : n1 + 1;
+	if (n1->op == OP_STAR) {
+		while (n2->kind == TK_PUNCT && n2->op == OP_STAR)
+			n2++;
+		return n2->kind == TK_PUNCT && n2->op == OP_RPAREN;
+	}
+	return n1->op == OP_RPAREN && starts_operand(n2);
+}
+
 static struct node *parse_unary_inner(struct parse_ctx *c)
 {
 	const struct token *t = peek(c);
@@ -435,6 +470,12 @@ static struct node *parse_unary_inner(struct parse_ctx *c)
 					return NULL;
 				a = parse_unary(c);
 				return a ? mk_cast(c, t->pos, ty, a) : NULL;
+			}
+			if (looks_like_unknown_cast(c)) {
+				const struct token *name = &c->toks.v[c->i + 1];
+
+				return ctx_error(c, name->pos, "unknown type '%.*s'", name->len,
+						 c->text + name->pos);
 			}
 			break;
 		default:

@@ -827,7 +827,11 @@ static const struct error_case error_cases[] = {
 	{ KM, "1 +* 2", 3, "cannot dereference a number" },
 	{ KM, "\"abc\" + 1", 6, "a string cannot be an operand of '+'" },
 	{ KM, "*bytes_req", 0, "cannot dereference a number" },
-	{ KM, "(foo)bytes_req", 1, "unknown field 'foo'" },
+	{ KM, "(foo)bytes_req", 1, "unknown type 'foo'" },
+	{ KM, "(struct_page *)ptr", 1, "unknown type 'struct_page'" },
+	{ KM, "(u128)1", 1, "unknown type 'u128'" },
+	{ KM, "(foo) + 1", 1, "unknown field 'foo'" },
+	{ KM, "(bytes_req) + 1 == 101", -1, "" },
 	{ KM, "(unsigned float)1", 10, "expected ')'" },
 	{ KM, "(int **)ptr", 6, "pointers to pointers" },
 	{ KM, "(long char)1", 6, "bad type" },
@@ -890,6 +894,14 @@ static void test_errors(void **state)
 		struct expr_error err = { .pos = -1 };
 		struct expr *e = expr_compile(c->text, events[c->ev], &err);
 
+		if (c->pos < 0) {	/* a look-alike that must compile */
+			if (!e) {
+				fprintf(stderr, "FAIL '%s' should compile: %s\n", c->text, err.msg);
+				bad++;
+			}
+			expr_free(e);
+			continue;
+		}
 		if (e || err.pos != c->pos || !strstr(err.msg, c->msg)) {
 			fprintf(stderr, "FAIL '%s': %s, pos %d '%s', want pos %d '%s'\n", c->text,
 				e ? "compiled" : "error", err.pos, err.msg, c->pos, c->msg);
@@ -985,6 +997,70 @@ static void test_folding(void **state)
 	expr_free(b);
 }
 
+/*
+ * Every "perf-prof expr -e SYS:NAME 'EXPR'" line of Documentation/expr.md
+ * must compile against that event's real format and evaluate cleanly.
+ */
+static void test_doc_examples(void **state)
+{
+	char path[512], *doc, *line;
+	size_t len;
+	int n = 0, bad = 0;
+	FILE *devnull = fopen("/dev/null", "w");
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/../../../Documentation/expr.md", format_dir);
+	doc = slurp(path, &len);
+	assert_non_null(doc);
+	for (line = strtok(doc, "\n"); line; line = strtok(NULL, "\n")) {
+		char sysname[64], text[256];
+		const char *p = strstr(line, "perf-prof expr -e ");
+		char quote, *end;
+		int ev = -1;
+
+		if (p != line)
+			continue;
+		if (sscanf(p + 18, "%63s", sysname) != 1)
+			continue;
+		p += 18 + strlen(sysname) + 1;
+		quote = *p++;
+		end = strrchr(p, quote);
+		assert_non_null(end);
+		snprintf(text, sizeof(text), "%.*s", (int)(end - p), p);
+		for (int i = 0; i < NR_EV; i++) {
+			char full[64];
+
+			snprintf(full, sizeof(full), "%s:%s", formats[i].sys, formats[i].name);
+			if (!strcmp(full, sysname))
+				ev = i;
+		}
+		if (ev < 0) {
+			fprintf(stderr, "FAIL doc example on unknown event %s\n", sysname);
+			bad++;
+			continue;
+		}
+		struct expr *e = compile(ev, text);
+
+		n++;
+		if (!e) {
+			bad++;
+			continue;
+		}
+		expr_set_output(e, devnull);
+		expr_eval(e, records[ev], rec_size[ev]);
+		if (expr_faults(e)) {
+			fprintf(stderr, "FAIL doc example faults: %s\n", text);
+			bad++;
+		}
+		expr_free(e);
+	}
+	free(doc);
+	fclose(devnull);
+	print_message("%d documentation examples\n", n);
+	assert_true(n >= 10);
+	assert_int_equal(bad, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -999,6 +1075,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_print_error),
 		cmocka_unit_test(test_folding),
+		cmocka_unit_test(test_doc_examples),
 	};
 
 	if (argc > 1)
