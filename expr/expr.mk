@@ -8,3 +8,10 @@ expr-bench: bench/expr_bench
 	./bench/expr_bench tests/unit/formats 1
 
 .PHONY: expr-bench
+
+# `make clean` also removes what this file and fuzz/fuzz.mk build.
+expr-clean:
+	rm -rf bench/expr_bench fuzz/out
+
+clean: expr-clean
+.PHONY: expr-clean

@@ -915,7 +915,7 @@ static void test_errors(void **state)
 
 static void test_deep_nesting(void **state)
 {
-	char text[1024];
+	char text[4096];
 	struct expr_error err;
 	struct expr *e;
 	int i;
@@ -941,6 +941,21 @@ static void test_deep_nesting(void **state)
 	memset(text, '-', 500);
 	strcpy(text + 500, "1");
 	assert_null(expr_compile(text, events[KM], &err));
+	/* nested printf() calls keep 14 values each on the stack: refused when too deep */
+	strcpy(text, "1");
+	for (i = 0; i < 20; i++) {
+		char inner[4096];
+
+		snprintf(inner, sizeof(inner),
+			 "printf(\"%%d%%d%%d%%d%%d%%d%%d%%d%%d%%d%%d%%d%%d%%d%%d\", "
+			 "1,1,1,1,1,1,1,1,1,1,1,1,1,1,%s)", text);
+		if (strlen(inner) >= sizeof(text))
+			break;
+		strcpy(text, inner);
+	}
+	e = expr_compile(text, events[KM], &err);
+	assert_null(e);
+	assert_non_null(strstr(err.msg, "too complex"));
 	/* no event: only constants */
 	e = expr_compile("1 + 2", NULL, &err);
 	assert_non_null(e);
