@@ -74,6 +74,52 @@ static void gen_call(struct codegen *g, const struct node *n)
 	}
 }
 
+/* Nodes whose value is already 0 or 1: no I_BOOL needed after them. */
+static bool is_boolean(const struct node *n)
+{
+	switch (n->kind) {
+	case N_BINARY:
+		return alu_is_bool(n->alu);
+	case N_UNARY:
+		return n->alu == ALU_LNOT;
+	case N_ANDAND: case N_OROR: case N_STREQ:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void set_load(struct insn *in, const struct node *n)
+{
+	in->a = n->off;
+	in->size = n->type.size;
+	in->flags = n->type.is_signed ? IF_SIGNED : 0;
+}
+
+/* A constant operand folds into the instruction; a field next to it too. */
+static void gen_binary(struct codegen *g, const struct node *n)
+{
+	const struct node *a = n->kid[0], *b = n->kid[1];
+	struct insn *in;
+
+	if (b->kind == N_CONST && a->kind == N_LOAD) {
+		in = at(g, emit(g, I_LOADK + n->alu, 1));
+		set_load(in, a);
+		in->imm = b->ival;
+	} else if (a->kind == N_CONST && b->kind == N_LOAD) {
+		in = at(g, emit(g, I_KLOAD + n->alu, 1));
+		set_load(in, b);
+		in->imm = a->ival;
+	} else if (b->kind == N_CONST) {
+		gen(g, a);
+		at(g, emit(g, I_OPK + n->alu, 0))->imm = b->ival;
+	} else {
+		gen(g, a);
+		gen(g, b);
+		emit(g, I_BIN + n->alu, -1);
+	}
+}
+
 static void gen(struct codegen *g, const struct node *n)
 {
 	struct insn *in;
@@ -116,16 +162,15 @@ static void gen(struct codegen *g, const struct node *n)
 		in->flags = n->type.is_signed ? IF_SIGNED : 0;
 		break;
 	case N_BINARY:
-		gen(g, n->kid[0]);
-		gen(g, n->kid[1]);
-		at(g, emit(g, I_BINARY, -1))->a = n->alu;
+		gen_binary(g, n);
 		break;
 	case N_ANDAND:
 	case N_OROR:
 		gen(g, n->kid[0]);
 		j1 = emit(g, n->kind == N_ANDAND ? I_ANDJZ : I_ORJNZ, -1);
 		gen(g, n->kid[1]);
-		emit(g, I_BOOL, 0);
+		if (!is_boolean(n->kid[1]))
+			emit(g, I_BOOL, 0);
 		at(g, j1)->a = g->n;
 		break;
 	case N_COND:
@@ -172,34 +217,26 @@ static void find_fast_path(struct expr *e)
 	const struct insn *c = e->code;
 
 	e->fast = FAST_NONE;
-	if (e->result == EXPR_STR)
+	if (e->result == EXPR_STR || e->ncode != 2)
 		return;
-	if (e->ncode == 2 && c[0].op == I_CONST) {
+	if (c->op == I_CONST) {
 		e->fast = FAST_CONST;
-		e->fast_k = c[0].imm;
+		e->fast_k = c->imm;
 		return;
 	}
-	if (e->ncode == 2 && c[0].op == I_LOAD) {
+	if (c->op == I_LOAD)
 		e->fast = FAST_LOAD;
-	} else if (e->ncode != 4) {
-		return;
-	} else if (e->ncode == 4 && c[2].op == I_BINARY && c[0].op == I_LOAD &&
-		   c[1].op == I_CONST) {
+	else if (c->op >= I_LOADK && c->op < I_LOADK + 32)
 		e->fast = FAST_LOAD_OP_K;
-		e->fast_k = c[1].imm;
-	} else if (e->ncode == 4 && c[2].op == I_BINARY && c[0].op == I_CONST &&
-		   c[1].op == I_LOAD) {
+	else if (c->op >= I_KLOAD && c->op < I_KLOAD + 32)
 		e->fast = FAST_K_OP_LOAD;
-		e->fast_k = c[0].imm;
-		c++;
-	} else {
+	else
 		return;
-	}
-	e->fast_off = c[0].a;
-	e->fast_size = c[0].size;
-	e->fast_signed = c[0].flags & IF_SIGNED;
-	if (e->fast != FAST_LOAD)
-		e->fast_op = e->code[2].a;
+	e->fast_off = c->a;
+	e->fast_size = c->size;
+	e->fast_signed = c->flags & IF_SIGNED;
+	e->fast_k = c->imm;
+	e->fast_op = c->op & 31;
 }
 
 static enum expr_type result_type(const struct node *n)

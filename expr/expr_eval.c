@@ -115,11 +115,14 @@ static void set_str(union slot *s, const uint8_t *p, int64_t maxlen)
 /* Callers may pass (NULL, 0); give the machine a real, empty record instead. */
 static const uint8_t no_record[1];
 
-/* Run the program; false on a fault (already counted). */
+/*
+ * Run the program; false on a fault (already counted). sp points one
+ * past the top of the stack, so the top is sp[-1].
+ */
 static bool run(struct expr *e, const uint8_t *raw, uint32_t size, union slot *result)
 {
-	union slot stack[EXPR_STACK_MAX + 1];
-	union slot *sp = stack - 1;	/* points at the top element */
+	union slot stack[EXPR_STACK_MAX];
+	union slot *sp = stack;
 	const struct insn *ip = e->code;
 	int64_t off, len;
 	bool div0 = false;
@@ -127,123 +130,157 @@ static bool run(struct expr *e, const uint8_t *raw, uint32_t size, union slot *r
 	for (;; ip++) {
 		switch (ip->op) {
 		case I_END:
-			*result = *sp;
+			*result = sp[-1];
 			return true;
 		case I_CONST:
-			(++sp)->i = ip->imm;
+			(sp++)->i = ip->imm;
 			break;
 		case I_STRCONST:
-			++sp;
 			sp->s.p = ip->str;
 			sp->s.n = ip->a;
+			sp++;
 			break;
 		case I_LOAD:
 			if (unlikely(!in_record(size, ip->a, ip->size)))
 				goto out_of_range;
-			(++sp)->i = load_int(raw + ip->a, ip->size, ip->flags & IF_SIGNED);
+			(sp++)->i = load_int(raw + ip->a, ip->size, ip->flags & IF_SIGNED);
 			break;
 		case I_ARRSTR:
 			if (unlikely(!in_record(size, ip->a, ip->imm)))
 				goto out_of_range;
-			set_str(++sp, raw + ip->a, ip->imm);
+			set_str(sp++, raw + ip->a, ip->imm);
 			break;
 		case I_DLOCSTR:
 			if (unlikely(!dloc(raw, size, ip, &off, &len)))
 				goto out_of_range;
-			set_str(++sp, raw + off, len);
+			set_str(sp++, raw + off, len);
 			break;
 		case I_DLOCPTR:
 			if (unlikely(!dloc(raw, size, ip, &off, &len)))
 				goto out_of_range;
-			(++sp)->i = off;
+			(sp++)->i = off;
 			break;
 		case I_DEREF:
-			if (unlikely(!in_record(size, sp->i, ip->size)))
+			if (unlikely(!in_record(size, sp[-1].i, ip->size)))
 				goto out_of_range;
-			sp->i = load_int(raw + sp->i, ip->size, ip->flags & IF_SIGNED);
+			sp[-1].i = load_int(raw + sp[-1].i, ip->size, ip->flags & IF_SIGNED);
 			break;
 		case I_PTR2STR:
-			off = sp->i;
+			off = sp[-1].i;
 			if (unlikely(!in_record(size, off, 0)))
 				goto out_of_range;
-			set_str(sp, raw + off, size - off);
+			set_str(&sp[-1], raw + off, size - off);
 			break;
 		case I_UNARY:
-			sp->i = alu_unary(ip->a, sp->i);
+			sp[-1].i = alu_unary(ip->a, sp[-1].i);
 			break;
 		case I_BINARY:
-			sp[-1].i = alu_binary(ip->a, sp[-1].i, sp[0].i, &div0);
+			sp[-2].i = alu_binary(ip->a, sp[-2].i, sp[-1].i, &div0);
 			sp--;
-			if (unlikely(div0)) {
-				fault(e, fault_div0);
-				return false;
-			}
+			if (unlikely(div0))
+				goto div_by_zero;
 			break;
+		/* One case per ALU op and family: the operation is a constant in each. */
+#define FAMILY_CASES(op)							\
+		case I_BIN + op:						\
+			sp[-2].i = alu_binary(op, sp[-2].i, sp[-1].i, &div0);	\
+			sp--;							\
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;							\
+		case I_OPK + op:						\
+			sp[-1].i = alu_binary(op, sp[-1].i, ip->imm, &div0);	\
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;							\
+		case I_LOADK + op:						\
+			if (unlikely(!in_record(size, ip->a, ip->size)))	\
+				goto out_of_range;				\
+			(sp++)->i = alu_binary(op, load_int(raw + ip->a, ip->size, \
+					ip->flags & IF_SIGNED), ip->imm, &div0); \
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;							\
+		case I_KLOAD + op:						\
+			if (unlikely(!in_record(size, ip->a, ip->size)))	\
+				goto out_of_range;				\
+			(sp++)->i = alu_binary(op, ip->imm, load_int(raw + ip->a, \
+					ip->size, ip->flags & IF_SIGNED), &div0); \
+			if (unlikely(div0))					\
+				goto div_by_zero;				\
+			break;
+		ALU_BINARY_OPS(FAMILY_CASES)
+#undef FAMILY_CASES
 		case I_CONV:
-			sp->i = conv_int(sp->i, ip->size, ip->flags & IF_SIGNED, ip->flags & IF_BOOL);
+			sp[-1].i = conv_int(sp[-1].i, ip->size, ip->flags & IF_SIGNED,
+					    ip->flags & IF_BOOL);
 			break;
 		case I_JZ:
-			if (!(sp--)->i)
+			if (!(--sp)->i)
 				ip = e->code + ip->a - 1;
 			break;
 		case I_JMP:
 			ip = e->code + ip->a - 1;
 			break;
 		case I_ANDJZ:
-			if (!sp->i)
+			if (!sp[-1].i)
 				ip = e->code + ip->a - 1;
 			else
 				sp--;
 			break;
 		case I_ORJNZ:
-			if (sp->i) {
-				sp->i = 1;
+			if (sp[-1].i) {
+				sp[-1].i = 1;
 				ip = e->code + ip->a - 1;
 			} else {
 				sp--;
 			}
 			break;
 		case I_BOOL:
-			sp->i = sp->i != 0;
+			sp[-1].i = sp[-1].i != 0;
 			break;
 		case I_POP:
 			sp--;
 			break;
 		case I_STREQ: {
-			bool eq = sp[-1].s.n == sp[0].s.n &&
-				  !memcmp(sp[-1].s.p, sp[0].s.p, sp[0].s.n);
+			bool eq = sp[-2].s.n == sp[-1].s.n &&
+				  !memcmp(sp[-2].s.p, sp[-1].s.p, sp[-1].s.n);
 
 			sp--;
-			sp->i = ip->a ? !eq : eq;
+			sp[-1].i = ip->a ? !eq : eq;
 			break;
 		}
 		case I_STRNCMP:
 			sp -= 2;
-			sp->i = counted_strncmp(&sp[0], &sp[1], sp[2].i);
+			sp[-1].i = counted_strncmp(&sp[-1], &sp[0], sp[1].i);
 			break;
 		case I_KSYM: {
-			const struct ksym *k = ksyms_find((uint64_t)sp->i);
+			const struct ksym *k = ksyms_find((uint64_t)sp[-1].i);
 			const char *name = k && k->name ? k->name : "[unknown]";
 
-			sp->s.p = name;
-			sp->s.n = (int32_t)strlen(name);
+			sp[-1].s.p = name;
+			sp[-1].s.n = (int32_t)strlen(name);
 			break;
 		}
 		case I_BSWAP32:
-			sp->i = bswap32(sp->i);
+			sp[-1].i = bswap32(sp[-1].i);
 			break;
 		case I_BSWAP16:
-			sp->i = bswap16(sp->i);
+			sp[-1].i = bswap16(sp[-1].i);
 			break;
 		case I_PRINTF:
+			/* nargs values are popped and the count of characters pushed */
 			sp -= ip->a;
-			sp++;
 			sp->i = pf_run(e->out, ip->pf, sp);
+			sp++;
 			break;
 		}
 	}
 out_of_range:
 	fault(e, fault_range);
+	return false;
+div_by_zero:
+	fault(e, fault_div0);
 	return false;
 }
 

@@ -225,7 +225,7 @@ enum insn_op {
 	I_DEREF,	/* pop offset, push value of size bytes */
 	I_PTR2STR,	/* pop offset, push string up to the record end */
 	I_UNARY,	/* a = alu op */
-	I_BINARY,	/* a = alu op */
+	I_BINARY,	/* a = alu op (generic; codegen uses the families below) */
 	I_CONV,		/* integer conversion: size, flags */
 	I_JZ,		/* pop; jump to a if zero */
 	I_JMP,
@@ -239,7 +239,26 @@ enum insn_op {
 	I_BSWAP32,
 	I_BSWAP16,
 	I_PRINTF,	/* a = nargs, pf = descriptor */
+	/*
+	 * Families with the ALU op in the opcode itself, so each is one
+	 * dispatch with the operation known to the compiler:
+	 *   I_BIN + op:   top2 = top2 op top
+	 *   I_OPK + op:   top = top op imm
+	 *   I_LOADK + op: push field(a) op imm
+	 *   I_KLOAD + op: push imm op field(a)
+	 */
+	I_BIN = 32,
+	I_OPK = I_BIN + 32,
+	I_LOADK = I_OPK + 32,
+	I_KLOAD = I_LOADK + 32,
 };
+
+/* Every ALU op that can be a binary instruction, for generating VM cases. */
+#define ALU_BINARY_OPS(X) \
+	X(ALU_ADD) X(ALU_SUB) X(ALU_MUL) X(ALU_DIVS) X(ALU_DIVU) X(ALU_MODS) \
+	X(ALU_MODU) X(ALU_SHL) X(ALU_SHRS) X(ALU_SHRU) X(ALU_AND) X(ALU_OR) \
+	X(ALU_XOR) X(ALU_EQ) X(ALU_NE) X(ALU_LTS) X(ALU_LTU) X(ALU_LES) X(ALU_LEU) \
+	X(ALU_GTS) X(ALU_GTU) X(ALU_GES) X(ALU_GEU)
 
 #define IF_SIGNED 1
 #define IF_REL 2
@@ -265,6 +284,11 @@ enum fast_kind {
 	FAST_K_OP_LOAD,		/* constant OP field */
 	FAST_CONST,		/* folded to a constant */
 };
+
+static inline bool alu_is_bool(int op)
+{
+	return op >= ALU_EQ && op <= ALU_GEU;
+}
 
 struct expr {
 	struct insn *code;

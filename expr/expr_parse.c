@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event-parse.h>
+
 #include "expr/expr_parse.h"
 
 struct arena_blk {
@@ -145,7 +147,7 @@ static bool is_type_word(const struct parse_ctx *c, const struct token *t)
 static bool parse_type(struct parse_ctx *c, struct ty *out)
 {
 	int pos = peek(c)->pos, longs = 0, size = 0, sign = 0; /* sign: 0 unset, 1 signed, -1 unsigned */
-	bool is_void = false, is_bool = false, base = false, is_char = false;
+	bool is_void = false, is_bool = false, base = false, is_char = false, seen_int = false;
 	int nptr = 0;
 
 	while (peek(c)->kind == TK_IDENT && is_type_word(c, peek(c))) {
@@ -168,6 +170,15 @@ static bool parse_type(struct parse_ctx *c, struct ty *out)
 			size = 8;
 			continue;
 		}
+		/* "int" may follow short/long/signed/unsigned: "short int" */
+		if (ident_is(c, t, "int") && (!base || (size == 2 && !is_char)) && !is_void &&
+		    !is_bool && !seen_int) {
+			seen_int = true;
+			if (!longs && size != 2)
+				size = 4;
+			base = true;
+			continue;
+		}
 		if (base)
 			return ctx_error(c, t->pos, "bad type"), false;
 		base = true;
@@ -178,10 +189,6 @@ static bool parse_type(struct parse_ctx *c, struct ty *out)
 		} else if (ident_is(c, t, "short")) {
 			took = !longs;
 			size = 2;
-		} else if (ident_is(c, t, "int")) {
-			took = true;
-			if (!longs && size != 2)
-				size = 4;
 		} else if (ident_is(c, t, "void")) {
 			took = !longs && !sign;
 			is_void = true;
@@ -406,6 +413,39 @@ static struct node *parse_postfix(struct parse_ctx *c)
 	return n;
 }
 
+static bool starts_operand(const struct token *t)
+{
+	return t->kind == TK_IDENT || t->kind == TK_NUM || t->kind == TK_STR ||
+	       (t->kind == TK_PUNCT && t->op == OP_LPAREN);
+}
+
+/*
+ * "(name *)" or "(name) operand" where name is neither a type we know
+ * nor a field: the user meant a cast, so say the type is unknown.
+ */
+static bool looks_like_unknown_cast(struct parse_ctx *c)
+{
+	const struct token *t = &c->toks.v[c->i + 1];
+	const struct token *n1, *n2;
+	char name[128];
+
+	if (t->kind != TK_IDENT || t->len >= (int)sizeof(name))
+		return false;
+	snprintf(name, sizeof(name), "%.*s", t->len, c->text + t->pos);
+	if (c->event && tep_find_any_field(c->event, name))
+		return false;
+	n1 = t + 1;
+	if (n1->kind != TK_PUNCT)
+		return false;
+	n2 = n1->kind == TK_END ? n1 : n1 + 1;
+	if (n1->op == OP_STAR) {
+		while (n2->kind == TK_PUNCT && n2->op == OP_STAR)
+			n2++;
+		return n2->kind == TK_PUNCT && n2->op == OP_RPAREN;
+	}
+	return n1->op == OP_RPAREN && starts_operand(n2);
+}
+
 static struct node *parse_unary_inner(struct parse_ctx *c)
 {
 	const struct token *t = peek(c);
@@ -430,6 +470,12 @@ static struct node *parse_unary_inner(struct parse_ctx *c)
 					return NULL;
 				a = parse_unary(c);
 				return a ? mk_cast(c, t->pos, ty, a) : NULL;
+			}
+			if (looks_like_unknown_cast(c)) {
+				const struct token *name = &c->toks.v[c->i + 1];
+
+				return ctx_error(c, name->pos, "unknown type '%.*s'", name->len,
+						 c->text + name->pos);
 			}
 			break;
 		default:
@@ -461,7 +507,7 @@ struct node *expr_parse(const char *text, struct tep_event *event, struct expr *
 	if (expr_lex(text, &c.toks, err))
 		return NULL;
 	if (peek(&c)->kind == TK_END) {
-		ctx_error(&c, 0, "empty expression");
+		ctx_error(&c, peek(&c)->pos, "empty expression");
 		goto out;
 	}
 	n = parse_comma(&c);
