@@ -52,12 +52,13 @@ int pe_open(struct perf_event_attr *attr, int pid, int cpu, int group_fd, unsign
 	return fd < 0 ? -errno : (int)fd;
 }
 
-int pe_read_lost(int fd, uint64_t *lost)
+int pe_read_counts(int fd, uint64_t *count, uint64_t *lost)
 {
 	uint64_t v[2];
 
 	if (read(fd, v, sizeof(v)) != (ssize_t)sizeof(v))
 		return -1;
+	*count = v[0];
 	*lost = v[1];
 	return 0;
 }

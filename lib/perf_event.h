@@ -26,8 +26,11 @@ int pe_set_filter(int fd, const char *filter);
 int pe_enable(int fd);
 int pe_disable(int fd);
 int pe_id(int fd, uint64_t *id);
-/* Samples the kernel dropped for this event (PERF_FORMAT_LOST); -1 if unsupported. */
-int pe_read_lost(int fd, uint64_t *lost);
+/*
+ * The kernel's count of hits of this event and of samples it dropped
+ * (PERF_FORMAT_LOST); -1 if unsupported.
+ */
+int pe_read_counts(int fd, uint64_t *count, uint64_t *lost);
 /* A user-facing explanation of an open error (what is missing, how to fix). */
 const char *pe_strerror(int err);
 
