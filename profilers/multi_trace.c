@@ -256,10 +256,12 @@ static void text_report(struct session *s)
 		}
 	}
 	pairing_report_faults(s, f);
-	if (mt.live.nr_replaced || mt.live.nr_evicted || mt.nr_no_slot)
-		fprintf(f, "%llu starts replaced without a seen end, %llu evicted by --max-live, "
-			"%llu start records not kept (out of memory)\n", (unsigned long long)mt.live.nr_replaced,
-			(unsigned long long)mt.live.nr_evicted, (unsigned long long)mt.nr_no_slot);
+	if (mt.live.nr_replaced || mt.live.nr_evicted)
+		fprintf(f, "%llu starts replaced without a seen end, %llu evicted by --max-live\n",
+			(unsigned long long)mt.live.nr_replaced, (unsigned long long)mt.live.nr_evicted);
+	if (mt.nr_no_slot)
+		fprintf(f, "%llu start records not kept for --than (out of memory)\n",
+			(unsigned long long)mt.nr_no_slot);
 	fputc('\n', f);
 }
 
