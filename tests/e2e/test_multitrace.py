@@ -55,10 +55,40 @@ def parse_row(out):
     return dict(calls=calls, total=total, min=mn, avg=avg, p50=p50, p99=p99, max=mx, unpaired=unpaired)
 
 
+def samples(stderr, event):
+    return int(re.search(r"^%s: (\d+) samples" % event, stderr, re.M).group(1))
+
+
+def replaced(out):
+    m = re.search(r"^(\d+) starts replaced without a seen end", out, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def run_mt(tid, seconds, *extra, start_filter=None):
+    """Run multi-trace on the sleeper for `seconds`; returns (result, wake-up samples, switch samples).
+
+    Other perf sessions on the same tracepoints (e.g. concurrent test runs with
+    cgroup events) were seen to make the kernel deliver far fewer samples for a
+    while; the run is repeated then, so the checks below judge multi-trace and
+    not a starved window. -v gives what the engine handed over."""
+    expected = seconds * 1000 / PERIOD_MS
+    for _ in range(5):
+        r = perf_prof("multi-trace", *wakeup_args(tid, start_filter), "-v", *extra, "--", "sleep", str(seconds))
+        assert r.returncode == 0, r.stderr
+        wakeups, switches = samples(r.stderr, "sched:sched_wakeup"), samples(r.stderr, "sched:sched_switch")
+        if switches >= 0.7 * expected and (start_filter or wakeups >= 0.7 * expected):
+            return r, wakeups, switches
+    pytest.skip("the kernel delivered %d wake-ups and %d switches of ~%d in 5 runs: "
+                "another perf session on sched events starves this one" % (wakeups, switches, expected))
+
+
 def test_sleeper_wakeup_latency(sleeper):
-    r = perf_prof("multi-trace", *wakeup_args(sleeper), "--", "sleep", str(WINDOW_S))
-    assert r.returncode == 0, r.stderr
+    r, wakeups, switches = run_mt(sleeper, WINDOW_S)
     row = parse_row(r.stdout)
+    # Every end is either paired or unpaired, and every paired end used one wake-up
+    # (a wake-up may still be waiting at the end, or be replaced by the next one).
+    assert row["calls"] + row["unpaired"] == switches, (row, switches)
+    assert wakeups - 1 - replaced(r.stdout) <= row["calls"] <= wakeups, (row, wakeups)
     # One wake-up per period (plus the time the thread is awake and the
     # wake-up latency itself), so a bit fewer than WINDOW/PERIOD.
     expected = WINDOW_S * 1000 / PERIOD_MS
@@ -66,14 +96,13 @@ def test_sleeper_wakeup_latency(sleeper):
     # A switch-in without a wake-up is a preemption return: rare for a sleeper.
     assert row["unpaired"] <= 0.05 * row["calls"] + 2, row
     assert 0 < row["min"] <= row["p50"] <= row["p99"] <= row["max"], row
-    # Wake-up to switch-in on an idle-ish 2-CPU machine: microseconds, far below the period.
+    # Wake-up to switch-in on a 2-CPU machine: microseconds, far below the period.
     assert 0.1 <= row["p50"] <= 5000, row
     assert abs(row["avg"] * row["calls"] - row["total"]) <= 0.001 * row["total"] + 1, row
 
 
 def test_than_prints_every_slow_pair(sleeper):
-    r = perf_prof("multi-trace", *wakeup_args(sleeper), "--than", "1ns", "--", "sleep", "1")
-    assert r.returncode == 0, r.stderr
+    r, wakeups, _ = run_mt(sleeper, 1, "--than", "1ns")
     row = parse_row(r.stdout)
     lines = r.stdout.splitlines()
     lat_at = [i for i, l in enumerate(lines) if l.startswith("latency ")]
@@ -89,20 +118,19 @@ def test_than_prints_every_slow_pair(sleeper):
 
 def test_ends_without_start_are_unpaired(sleeper):
     # No task 0 is ever woken: every switch-in of the sleeper is an end without a start.
-    r = perf_prof("multi-trace", *wakeup_args(sleeper, start_filter="pid==0"), "--", "sleep", "1")
-    assert r.returncode == 0, r.stderr
+    r, wakeups, switches = run_mt(sleeper, 1, start_filter="pid==0")
     row = parse_row(r.stdout)
-    assert row["calls"] == 0
-    assert row["unpaired"] >= 0.7 * 1000 / PERIOD_MS, row
+    assert wakeups == 0 and row["calls"] == 0
+    assert row["unpaired"] == switches > 0, (row, switches)
 
 
 def test_json_matches_text_fields(sleeper):
-    r = perf_prof("multi-trace", *wakeup_args(sleeper), "--format", "json", "--", "sleep", "1")
-    assert r.returncode == 0, r.stderr
+    r, wakeups, switches = run_mt(sleeper, 1, "--format", "json")
     doc = json.loads(r.stdout.strip().splitlines()[-1])
     (pair,) = doc["pairs"]
     assert pair["start"] == "sched:sched_wakeup" and pair["end"] == "sched:sched_switch"
-    assert pair["calls"] >= 0.7 * 1000 / PERIOD_MS
+    assert pair["calls"] + pair["unpaired"] == switches
+    assert 0 < pair["calls"] <= wakeups
     assert pair["min_ns"] <= pair["p50_ns"] <= pair["p99_ns"] <= pair["max_ns"]
     assert pair["avg_ns"] == pair["total_ns"] // pair["calls"]
 
