@@ -47,7 +47,8 @@ static double slope_per_sample(const uint64_t *y, uint32_t n)
 	return den > 0 ? (n * sxy - sx * sy) / den : 0;
 }
 
-bool detect_leak(const uint64_t *samples, uint32_t n, const struct leak_cfg *cfg, struct leak_result *out)
+bool detect_leak(const uint64_t *samples, uint32_t n, uint64_t window_alloc, const struct leak_cfg *cfg,
+		 struct leak_result *out)
 {
 	uint32_t k = cfg->samples, need_grew;
 	const uint64_t *w;
@@ -69,6 +70,10 @@ bool detect_leak(const uint64_t *samples, uint32_t n, const struct leak_cfg *cfg
 	out->growth = counter_delta(w[0], w[k]);
 	out->slope = slope_per_sample(w, k + 1) * (cfg->interval_ns ? 1e9 / (double)cfg->interval_ns : 1);
 	if (out->growth <= 0 || (uint64_t)out->growth < cfg->min_growth)
+		return false;
+	out->retain_pct = window_alloc && (uint64_t)out->growth < window_alloc ?
+			  (uint32_t)((uint64_t)out->growth * 100 / window_alloc) : 100;
+	if (out->retain_pct < cfg->min_retain_pct)
 		return false;
 	need_grew = (k * 4 + 4) / 5; /* 80 %, rounded up */
 	if (!fell && out->grew >= need_grew)

@@ -36,6 +36,7 @@ struct leak_cfg {
 	uint32_t samples;     /* K: deltas looked at (needs K+1 samples) */
 	uint64_t min_growth;  /* bytes the window must grow in total */
 	uint64_t min_slope;   /* bytes/s of the least-squares fit; 0 = slope rule off */
+	uint32_t min_retain_pct; /* growth must be this % of the bytes allocated meanwhile; 0 = off */
 	uint64_t interval_ns; /* time between samples, for the slope in bytes/s */
 };
 
@@ -44,16 +45,21 @@ struct leak_result {
 	bool by_slope;        /* found by the slope rule (not the monotonic one) */
 	uint32_t grew, of;    /* deltas > 0 out of the deltas looked at */
 	int64_t growth;       /* newest - oldest of the window */
+	uint32_t retain_pct;  /* growth as % of the bytes allocated in the window (capped at 100) */
 	double slope;         /* bytes/s */
 };
 
 /*
- * Monotonic rule: in the last K deltas none is negative, at least 80 %
- * (rounded up) are positive, and the window grew by min_growth or more.
- * Slope rule (min_slope > 0): least-squares slope >= min_slope and the
- * window grew by min_growth or more.
+ * Both rules first need the window (the last K+1 samples) to have grown by
+ * min_growth or more, and by at least min_retain_pct of window_alloc (the
+ * bytes allocated during those K intervals): a leak keeps much of what it
+ * allocates, while a busy process that lost a few free events does not.
+ * Monotonic rule: none of the last K deltas is negative and at least 80 %
+ * (rounded up) are positive. Slope rule (min_slope > 0): the least-squares
+ * slope is min_slope bytes/s or more.
  */
-bool detect_leak(const uint64_t *samples, uint32_t n, const struct leak_cfg *cfg, struct leak_result *out);
+bool detect_leak(const uint64_t *samples, uint32_t n, uint64_t window_alloc, const struct leak_cfg *cfg,
+		 struct leak_result *out);
 
 /* ---- churn: many allocations freed soon after ---- */
 struct churn_cfg {

@@ -73,7 +73,7 @@ static void test_leak_steady_growth(void **st)
 	(void)st;
 	for (int i = 0; i < 11; i++)
 		s[i] = 1000000 + (uint64_t)i * 52429;
-	assert_true(detect_leak(s, 11, &leak10, &r));
+	assert_true(detect_leak(s, 11, 0, &leak10, &r));
 	assert_false(r.by_slope);
 	assert_int_equal(r.grew, 10);
 	assert_int_equal(r.of, 10);
@@ -91,10 +91,10 @@ static void test_leak_flat_and_falling(void **st)
 		flat[i] = 4096;
 		saw[i] = (uint64_t)(i % 2 ? 300000 : 100000) + (uint64_t)i * 10000;
 	}
-	assert_false(detect_leak(flat, 11, &leak10, &r));
+	assert_false(detect_leak(flat, 11, 0, &leak10, &r));
 	assert_int_equal(r.grew, 0);
 	/* Grows overall, but falls every other sample: not monotonic. */
-	assert_false(detect_leak(saw, 11, &leak10, &r));
+	assert_false(detect_leak(saw, 11, 0, &leak10, &r));
 }
 
 static void test_leak_small_growth_ignored(void **st)
@@ -105,7 +105,7 @@ static void test_leak_small_growth_ignored(void **st)
 	(void)st;
 	for (int i = 0; i < 11; i++)
 		s[i] = 1000 + (uint64_t)i * 100; /* 1000 bytes in total: below min_growth */
-	assert_false(detect_leak(s, 11, &leak10, &r));
+	assert_false(detect_leak(s, 11, 0, &leak10, &r));
 	assert_int_equal(r.grew, 10);
 }
 
@@ -116,8 +116,8 @@ static void test_leak_tolerates_flat_steps(void **st)
 	struct leak_result r;
 
 	(void)st;
-	assert_true(detect_leak(s, 11, &leak10, &r)); /* 8 of 10 grew */
-	assert_false(detect_leak(s3, 11, &leak10, &r)); /* 7 of 10 */
+	assert_true(detect_leak(s, 11, 0, &leak10, &r)); /* 8 of 10 grew */
+	assert_false(detect_leak(s3, 11, 0, &leak10, &r)); /* 7 of 10 */
 	assert_int_equal(r.grew, 7);
 }
 
@@ -127,9 +127,9 @@ static void test_leak_one_sample_and_short_series(void **st)
 	struct leak_result r;
 
 	(void)st;
-	assert_false(detect_leak(&one, 1, &leak10, &r));
-	assert_false(detect_leak(s, 5, &leak10, &r)); /* needs K+1 = 11 */
-	assert_false(detect_leak(s, 0, &leak10, &r));
+	assert_false(detect_leak(&one, 1, 0, &leak10, &r));
+	assert_false(detect_leak(s, 5, 0, &leak10, &r)); /* needs K+1 = 11 */
+	assert_false(detect_leak(s, 0, 0, &leak10, &r));
 }
 
 static void test_leak_counter_wrap(void **st)
@@ -141,9 +141,29 @@ static void test_leak_counter_wrap(void **st)
 	(void)st;
 	for (int i = 0; i < 11; i++)
 		s[i] = UINT64_MAX - 300000 + (uint64_t)i * 100000;
-	assert_true(detect_leak(s, 11, &leak10, &r));
+	assert_true(detect_leak(s, 11, 0, &leak10, &r));
 	assert_int_equal(r.growth, 1000000);
 	assert_true(r.slope > 99000 && r.slope < 101000);
+}
+
+static void test_leak_retention(void **st)
+{
+	/* +100 KB every interval: a leak when most allocated bytes stay, */
+	/* not when a busy process allocated 10 MB an interval (lost frees look like this). */
+	uint64_t s[11];
+	struct leak_cfg cfg = leak10;
+	struct leak_result r;
+
+	(void)st;
+	cfg.min_retain_pct = 5;
+	for (int i = 0; i < 11; i++)
+		s[i] = (uint64_t)i * 100000;
+	assert_true(detect_leak(s, 11, 10 * 150000, &cfg, &r));
+	assert_int_equal(r.retain_pct, 66);
+	assert_false(detect_leak(s, 11, 10 * 10000000ULL, &cfg, &r));
+	assert_int_equal(r.retain_pct, 1);
+	cfg.min_retain_pct = 0;
+	assert_true(detect_leak(s, 11, 10 * 10000000ULL, &cfg, &r));
 }
 
 static void test_leak_slope_rule(void **st)
@@ -154,12 +174,12 @@ static void test_leak_slope_rule(void **st)
 	struct leak_result r;
 
 	(void)st;
-	assert_false(detect_leak(s, 11, &cfg, &r)); /* slope rule off by default */
+	assert_false(detect_leak(s, 11, 0, &cfg, &r)); /* slope rule off by default */
 	cfg.min_slope = 100000;
-	assert_true(detect_leak(s, 11, &cfg, &r));
+	assert_true(detect_leak(s, 11, 0, &cfg, &r));
 	assert_true(r.by_slope);
 	cfg.min_slope = 400000;
-	assert_false(detect_leak(s, 11, &cfg, &r));
+	assert_false(detect_leak(s, 11, 0, &cfg, &r));
 }
 
 static void test_leak_uses_newest_window(void **st)
@@ -171,7 +191,7 @@ static void test_leak_uses_newest_window(void **st)
 	(void)st;
 	for (int i = 0; i < 20; i++)
 		s[i] = i < 9 ? (uint64_t)i << 20 : 9ULL << 20;
-	assert_false(detect_leak(s, 20, &leak10, &r));
+	assert_false(detect_leak(s, 20, 0, &leak10, &r));
 	assert_int_equal(r.grew, 0);
 }
 
@@ -274,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_leak_tolerates_flat_steps),
 		cmocka_unit_test(test_leak_one_sample_and_short_series),
 		cmocka_unit_test(test_leak_counter_wrap),
+		cmocka_unit_test(test_leak_retention),
 		cmocka_unit_test(test_leak_slope_rule),
 		cmocka_unit_test(test_leak_uses_newest_window),
 		cmocka_unit_test(test_churn_score),
