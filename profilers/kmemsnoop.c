@@ -41,6 +41,13 @@ enum {
 	OPT_FRAG_SMALL, OPT_FRAG_SPREAD, OPT_BURST_K, OPT_BURST_MIN,
 };
 
+/* One value per interval. */
+struct history {
+	struct series usage;        /* current bytes */
+	struct series rates;        /* allocs/s */
+	struct series alloc_bytes;  /* bytes allocated */
+};
+
 /* The seed's MemStats, plus what the detectors need per interval. */
 struct proc {
 	struct proc *next;          /* hash chain */
@@ -55,7 +62,8 @@ struct proc {
 	/* fragmentation inputs, kept up to date incrementally */
 	struct frag_input frag;
 	/* bounded histories: one value per allocation / per interval */
-	struct series alloc_sizes, usage, rates, alloc_bytes;
+	struct series alloc_sizes;
+	struct history *hist;       /* from the first report the process lives through */
 	uint32_t churn;
 	/* this report's verdicts */
 	struct leak_result leak;
@@ -299,6 +307,7 @@ static void proc_drop(struct proc *victim)
 	for (struct proc **pp = bucket_of(victim->tgid); *pp; pp = &(*pp)->next) {
 		if (*pp == victim) {
 			*pp = victim->next;
+			free(victim->hist);
 			free(victim);
 			ks.nr_procs--;
 			return;
@@ -445,20 +454,32 @@ static void detect(struct proc *p, uint64_t now)
 	p->rate = rate_per_sec(p->iv_allocs, end > start ? end - start : 0);
 	p->churn = churn_score(p->rate, p->iv_short_bytes, p->iv_alloc_bytes, &ks.churn);
 	p->is_churn = p->churn >= ks.churn.threshold;
-	n = series_last(&p->rates, SERIES_MAX, buf);
-	p->is_burst = detect_burst(buf, n, p->rate, &ks.burst, &p->burst);
-	series_push(&p->rates, p->rate);
-	series_push(&p->usage, p->current);
-	series_push(&p->alloc_bytes, p->iv_alloc_bytes);
-	n = series_last(&p->alloc_bytes, ks.leak.samples, buf);
-	for (uint32_t i = 0; i < n; i++)
-		window += buf[i];
-	n = series_last(&p->usage, ks.leak.samples + 1, buf);
-	detect_leak(buf, n, window, &ks.leak, &p->leak);
 	p->is_frag = detect_frag(&p->frag, &ks.frag, &p->fr);
 	p->leak_stack = 0;
 	p->leak_stack_bytes = 0;
+	/*
+	 * Histories cost ~1.5 KB: a process that is born and gone within one
+	 * interval (no earlier sample, so no leak or burst verdict) never gets one.
+	 */
+	if (!p->hist && !p->exited)
+		p->hist = calloc(1, sizeof(*p->hist));
+	if (!p->hist) {
+		memset(&p->leak, 0, sizeof(p->leak));
+		p->is_burst = false;
+		return;
+	}
+	n = series_last(&p->hist->rates, SERIES_MAX, buf);
+	p->is_burst = detect_burst(buf, n, p->rate, &ks.burst, &p->burst);
+	series_push(&p->hist->rates, p->rate);
+	series_push(&p->hist->usage, p->current);
+	series_push(&p->hist->alloc_bytes, p->iv_alloc_bytes);
+	n = series_last(&p->hist->alloc_bytes, ks.leak.samples, buf);
+	for (uint32_t i = 0; i < n; i++)
+		window += buf[i];
+	n = series_last(&p->hist->usage, ks.leak.samples + 1, buf);
+	detect_leak(buf, n, window, &ks.leak, &p->leak);
 }
+
 
 /*
  * The stack holding most live bytes of each leaking process: one pass over
@@ -595,7 +616,10 @@ static void json_proc(FILE *f, const char *ts, const struct proc *p)
 		(unsigned long long)p->total_frees, (unsigned long long)p->current, (unsigned long long)p->peak,
 		(unsigned long long)p->live_objs, (unsigned long long)p->rate, p->churn);
 	json_series(f, "alloc_sizes", &p->alloc_sizes);
-	json_series(f, "usage_samples", &p->usage);
+	if (p->hist)
+		json_series(f, "usage_samples", &p->hist->usage);
+	else
+		fprintf(f, ",\"usage_samples\":[%llu]", (unsigned long long)p->current);
 	fputs(",\"anomalies\":[", f);
 	if (p->leak.leak) {
 		fprintf(f, "{\"type\":\"leak\",\"grew\":%u,\"of\":%u,\"growth_bytes\":%lld,\"retain_pct\":%u,"
@@ -769,11 +793,15 @@ static int kmemsnoop_init(struct session *s)
 static void kmemsnoop_exit(struct session *s)
 {
 	report(s, true);
+	pr_verbose(1, "kmemsnoop: %llu processes, %llu live records in a table of %llu, %u stacks\n",
+		   (unsigned long long)ks.nr_procs, (unsigned long long)ks.live.count,
+		   (unsigned long long)ks.live.mask + 1, stack_count(ks.stacks));
 	for (int b = 0; b < PROC_BUCKETS; b++) {
 		struct proc *next;
 
 		for (struct proc *p = ks.buckets[b]; p; p = next) {
 			next = p->next;
+			free(p->hist);
 			free(p);
 		}
 		ks.buckets[b] = NULL;
