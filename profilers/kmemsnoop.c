@@ -75,9 +75,14 @@ struct proc {
 	uint64_t leak_stack_bytes;
 };
 
+/* Internal events kmemsnoop adds to the end group: process life, not memory. */
+enum ev_kind { EV_MEM, EV_FORK, EV_EXIT };
+
 struct ev_aux {
+	enum ev_kind kind;
 	struct expr *req;   /* bytes_req, for slab events */
 	struct expr *order; /* order, for page events */
+	struct expr *a, *b; /* fork: child_pid, child_comm; exit: group_dead */
 };
 
 static struct {
@@ -433,9 +438,43 @@ static void on_free(struct evsel *ev, const struct sample *smp)
 		p->iv_short_bytes += r.size;
 }
 
+/* A forked child starts with its parent's comm and may be gone before /proc is read. */
+static void on_fork(struct ev_aux *a, const struct sample *smp)
+{
+	const char *str;
+	char comm[16];
+	int len;
+
+	if (expr_eval_str(a->b, smp->raw, smp->raw_size, &str, &len) || len <= 0)
+		return;
+	if (len > 15)
+		len = 15;
+	memcpy(comm, str, (size_t)len);
+	comm[len] = '\0';
+	comm_set((int)expr_eval(a->a, smp->raw, smp->raw_size), comm);
+}
+
+/* The last thread of a process exits: report it once more, then drop it. */
+static void on_exit_event(struct ev_aux *a, const struct sample *smp)
+{
+	bool dead = a->a ? expr_eval(a->a, smp->raw, smp->raw_size) != 0 : smp->pid == smp->tid;
+	struct proc *p;
+
+	if (!dead || !(p = proc_find(smp->pid)))
+		return;
+	p->exited = true;
+	p->last_seen = smp->time;
+}
+
 static void kmemsnoop_sample(struct session *s, struct evsel *ev, const struct sample *smp)
 {
-	if (evsel_is_start(ev))
+	struct ev_aux *a = &ks.aux[ev->idx];
+
+	if (a->kind == EV_FORK)
+		on_fork(a, smp);
+	else if (a->kind == EV_EXIT)
+		on_exit_event(a, smp);
+	else if (evsel_is_start(ev))
 		on_alloc(s, ev, smp);
 	else
 		on_free(ev, smp);
@@ -747,6 +786,22 @@ static int setup_aux(struct session *s)
 		struct evsel *ev = &s->evsels[i];
 		struct expr_error err;
 
+		if (!strcmp(ev->tp->system, "sched") && !strcmp(ev->tp->name, "sched_process_fork")) {
+			ks.aux[i].kind = EV_FORK;
+			ks.aux[i].a = expr_compile("child_pid", ev->tp, &err);
+			ks.aux[i].b = expr_compile("child_comm", ev->tp, &err);
+			if (!ks.aux[i].a || !ks.aux[i].b) {
+				pr_err("kmemsnoop: sched:sched_process_fork lacks child_pid/child_comm");
+				return EXIT_RUNTIME;
+			}
+			continue;
+		}
+		if (!strcmp(ev->tp->system, "sched") && !strcmp(ev->tp->name, "sched_process_exit")) {
+			ks.aux[i].kind = EV_EXIT;
+			if (tep_find_field(ev->tp, "group_dead"))
+				ks.aux[i].a = expr_compile("group_dead", ev->tp, &err);
+			continue;
+		}
 		if (!evsel_is_start(ev))
 			continue;
 		if (tep_find_field(ev->tp, "bytes_req"))
@@ -759,6 +814,17 @@ static int setup_aux(struct session *s)
 		}
 	}
 	return 0;
+}
+
+/* "a,b" names of one group's memory events (the internal process events left out). */
+static void memory_group_names(const struct session *s, int group, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < s->nr_evsels && o < len; i++)
+		if (s->evsels[i].group == group && ks.aux[i].kind == EV_MEM)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", s->evsels[i].name);
 }
 
 static int kmemsnoop_init(struct session *s)
@@ -783,8 +849,8 @@ static int kmemsnoop_init(struct session *s)
 	for (int i = 0; i < ks.nr_watch_pids; i++)
 		if (!proc_find((uint32_t)ks.watch_pids[i]))
 			proc_new(s, (uint32_t)ks.watch_pids[i], mono_now_ns());
-	pairing_group_names(s, 0, ks.start_names, sizeof(ks.start_names));
-	pairing_group_names(s, 1, ks.end_names, sizeof(ks.end_names));
+	memory_group_names(s, 0, ks.start_names, sizeof(ks.start_names));
+	memory_group_names(s, 1, ks.end_names, sizeof(ks.end_names));
 	pr_verbose(1, "kmemsnoop: %s => %s\n", ks.start_names, ks.end_names);
 	ks.last_report = mono_now_ns();
 	return 0;
@@ -809,6 +875,8 @@ static void kmemsnoop_exit(struct session *s)
 	for (int i = 0; ks.aux && i < s->nr_evsels; i++) {
 		expr_free(ks.aux[i].req);
 		expr_free(ks.aux[i].order);
+		expr_free(ks.aux[i].a);
+		expr_free(ks.aux[i].b);
 	}
 	free(ks.aux);
 	pair_table_free(&ks.live);
@@ -846,7 +914,9 @@ static int take_pids(struct env *e)
 	return 0;
 }
 
-static char start_spec[512], end_spec[256];
+#define LIFE_EVENTS "sched:sched_process_fork//key=child_pid/,sched:sched_process_exit//key=pid/"
+
+static char start_spec[512], end_spec[512], *user_end_spec;
 
 static void default_events(struct env *e)
 {
@@ -864,7 +934,8 @@ static void default_events(struct env *e)
 	if (ks.cache)
 		o += (size_t)snprintf(end_spec + o, sizeof(end_spec) - o, ",kmem:kmem_cache_free//key=ptr/");
 	if (ks.pages)
-		snprintf(end_spec + o, sizeof(end_spec) - o, ",kmem:mm_page_free//key=pfn/");
+		o += (size_t)snprintf(end_spec + o, sizeof(end_spec) - o, ",kmem:mm_page_free//key=pfn/");
+	snprintf(end_spec + o, sizeof(end_spec) - o, ",%s", LIFE_EVENTS);
 	e->events[0] = start_spec;
 	e->events[1] = end_spec;
 	e->nr_events = 2;
@@ -884,6 +955,19 @@ static int kmemsnoop_run(struct env *e)
 		return ret;
 	if (!e->nr_events)
 		default_events(e);
+	/*
+	 * Process life comes from the stream itself: fork gives a short-lived
+	 * child's comm, exit (group_dead) says when to report a process for the
+	 * last time. They ride in the end group; the sample hook tells them apart.
+	 */
+	if (e->nr_events == 1) {
+		e->events[1] = LIFE_EVENTS;
+		e->nr_events = 2;
+	} else if (e->nr_events == 2) {
+		if (e->events[1] != end_spec && asprintf(&user_end_spec, "%s,%s", e->events[1], LIFE_EVENTS) < 0)
+			return EXIT_RUNTIME;
+		e->events[1] = user_end_spec ? user_end_spec : end_spec;
+	}
 	/* Samples are the detectors' time base: an interval is always on. */
 	if (!e->interval_ms)
 		e->interval_ms = 1000;
@@ -891,7 +975,9 @@ static int kmemsnoop_run(struct env *e)
 	e->order = true;
 	if (e->mmap_pages == 64)
 		e->mmap_pages = 256;
-	return session_run(&kmemsnoop, e);
+	ret = session_run(&kmemsnoop, e);
+	free(user_end_spec);
+	return ret;
 }
 
 static struct profiler kmemsnoop = {
