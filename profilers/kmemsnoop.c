@@ -519,7 +519,6 @@ static void detect(struct proc *p, uint64_t now)
 	detect_leak(buf, n, window, &ks.leak, &p->leak);
 }
 
-
 /*
  * The stack holding most live bytes of each leaking process: one pass over
  * the live table into a scratch (tgid, stack) -> bytes map, once per report.
