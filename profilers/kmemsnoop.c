@@ -105,7 +105,7 @@ static struct {
 	uint64_t nr_procs;
 	pid_t self, child;
 	uint64_t last_report;
-	uint64_t unmatched_frees, orphan_frees;
+	uint64_t unmatched_frees, orphan_frees, untracked;
 	char start_names[512], end_names[512];
 } ks = {
 	.leak = { .samples = 10, .min_growth = 64 * 1024, .min_retain_pct = 5 },
@@ -404,8 +404,10 @@ static void on_alloc(struct session *s, struct evsel *ev, const struct sample *s
 	if (ev->stack && smp->nr_ips)
 		r.stack = stack_intern(ks.stacks, 0, smp->ips, (uint32_t)smp->nr_ips);
 	/* A replaced record is handed to on_drop() before the new one goes in. */
-	if (pair_start(&ks.live, &r))
+	if (pair_start(&ks.live, &r)) {
+		ks.untracked++;
 		return;
+	}
 	p->pid = smp->tid;
 	p->total_allocs++;
 	p->iv_allocs++;
@@ -420,10 +422,14 @@ static void on_alloc(struct session *s, struct evsel *ev, const struct sample *s
 
 static void on_free(struct evsel *ev, const struct sample *smp)
 {
+	uint64_t key = evsel_key(ev, smp);
 	struct live_rec r;
 	struct proc *p;
 
-	if (!pair_end(&ks.live, evsel_key(ev, smp), &r)) {
+	/* kfree(NULL) frees nothing. */
+	if (!key)
+		return;
+	if (!pair_end(&ks.live, key, &r)) {
 		ks.unmatched_frees++;
 		return;
 	}
@@ -721,6 +727,9 @@ static void print_report(struct session *s, struct proc **procs, uint64_t n, uin
 	if (ks.unmatched_frees || ks.orphan_frees)
 		fprintf(f, "%llu frees without a seen alloc, %llu frees of exited processes' objects\n",
 			(unsigned long long)ks.unmatched_frees, (unsigned long long)ks.orphan_frees);
+	if (ks.untracked)
+		fprintf(f, "%llu allocs not tracked (out of memory for the live table)\n",
+			(unsigned long long)ks.untracked);
 	if (ks.live.nr_replaced || ks.live.nr_evicted)
 		fprintf(f, "%llu allocs replaced without a seen free, %llu evicted by --max-live\n",
 			(unsigned long long)ks.live.nr_replaced, (unsigned long long)ks.live.nr_evicted);
@@ -740,6 +749,8 @@ static void report(struct session *s, bool final)
 	}
 	for (int b = 0; b < PROC_BUCKETS; b++) {
 		for (struct proc *p = ks.buckets[b]; p; p = p->next) {
+			/* exec renames a process (PERF_RECORD_COMM updates the cache). */
+			snprintf(p->comm, sizeof(p->comm), "%s", comm_get((int)p->tgid));
 			if (!p->watched && (p->watched = decide_watched(s, p)) == false)
 				continue;
 			if (!final && !p->exited)
