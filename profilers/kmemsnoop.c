@@ -490,12 +490,17 @@ static void kmemsnoop_sample(struct session *s, struct evsel *ev, const struct s
 
 static void detect(struct proc *p, uint64_t now)
 {
-	uint64_t start = ks.last_report > p->born ? ks.last_report : p->born;
+	/*
+	 * The interval of an exited process ends at its exit, so exiting half way
+	 * does not dilute its rate. It always starts at the interval start: a
+	 * process first seen just before a report has one allocation, not a
+	 * thousand a second.
+	 */
+	uint64_t start = ks.last_report;
 	uint64_t end = p->exited && p->last_seen > start ? p->last_seen : now;
 	uint64_t buf[SERIES_MAX], window = 0;
 	uint32_t n;
 
-	/* An exited process's last interval ends at its last event, not at the report. */
 	p->rate = rate_per_sec(p->iv_allocs, end > start ? end - start : 0);
 	p->churn = churn_score(p->rate, p->iv_short_bytes, p->iv_alloc_bytes, &ks.churn);
 	p->is_churn = p->churn >= ks.churn.threshold;
