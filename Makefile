@@ -27,6 +27,7 @@ BPF_OBJS :=
 # Small programs the e2e tests and benchmarks run; owned sub-makefiles add to HELPERS.
 HELPERS :=
 -include bench/bench.mk
+-include tests/kmemsnoop_helpers/helpers.mk
 helpers: $(HELPERS)
 
 perf-prof: perf-prof.o $(PROF_OBJS) $(BPF_OBJS) libperfprof.a

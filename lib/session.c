@@ -774,6 +774,11 @@ static void teardown(struct session *s)
 	comm_free();
 }
 
+int session_child_pid(const struct session *s)
+{
+	return s->engine->child > 0 ? s->engine->child : 0;
+}
+
 void session_stop(struct session *s)
 {
 	s->engine->stop = s->engine->halt = true;

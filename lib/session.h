@@ -58,6 +58,8 @@ struct session {
 
 /* Parse, open, run until stop; calls the profiler's hooks. Returns EXIT_*. */
 int session_run(struct profiler *p, struct env *env);
+/* The pid of the workload started for "-- CMD" (0 before it starts, or without one). */
+int session_child_pid(const struct session *s);
 /* Ask the run loop to stop after the current sample. */
 void session_stop(struct session *s);
 /* Name "sys:name" (or alias) of an evsel. */
