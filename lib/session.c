@@ -708,7 +708,7 @@ static void report_missing(struct session *s)
 		if (count > got + lost)
 			fprintf(strcmp(s->env->format, "json") ? s->env->out : stderr,
 				"MISSING %llu %s events: the kernel counted them but wrote no sample "
-				"(a kernel-side drop; not a full ring)\n",
+				"(a kernel-side drop, not a full ring: seen on VMs for sched events on CPUs waking from idle)\n",
 				(unsigned long long)(count - got - lost), ev->name);
 	}
 }

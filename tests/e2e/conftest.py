@@ -57,3 +57,22 @@ def cgroup():
 def in_cgroup(path, *cmd):
     """A command line that moves itself into the cgroup, then runs cmd."""
     return ["sh", "-c", 'echo $$ > %s/cgroup.procs && exec "$@"' % path, "sh", *cmd]
+
+
+@pytest.fixture
+def busy_cpus():
+    """Keep every CPU out of idle with nice-19 spinners.
+
+    On this kernel (a haltpoll VM) sched:sched_wakeup / sched_switch hits on CPUs
+    waking from idle are counted but often never written as samples; perf record
+    shows the same and perf-prof reports them as MISSING. Busy CPUs avoid that,
+    so tests of sched-event pairing measure perf-prof rather than the kernel quirk.
+    """
+    spinners = [subprocess.Popen(["nice", "-n", "19", "sh", "-c", "while :; do :; done"])
+                for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()

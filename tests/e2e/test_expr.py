@@ -36,7 +36,7 @@ def usecs(stamp):
     return round((int(h) * 3600 + int(m) * 60 + float(sec)) * 1e6)
 
 
-def test_expr_values_match_trace():
+def test_expr_values_match_trace(busy_cpus):
     """trace and expr 'pid' watch the same wake-ups at the same time.
 
     This kernel drops some sched_wakeup samples on its own (it counts them but
