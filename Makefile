@@ -77,9 +77,11 @@ demo: deps
 	$(DEMO_CMD)
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all bench/expr_bench
 	$(MAKE) tracefs
 	bench/run.sh
+	./bench/expr_bench tests/unit/formats 1
+	bench/bpf_views.sh
 
 clean:
 	rm -f perf-prof libperfprof.a bench/loadgen $(HELPERS) $(UNIT_BINS) *.o *.d */*.o */*.d tests/unit/*.o tests/unit/*.d
