@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -731,6 +732,19 @@ static void print_stats(struct session *s)
 		pr_verbose(1, "unknown ids: %llu, malformed samples: %llu\n",
 			   (unsigned long long)e->unknown_ids, (unsigned long long)e->bad_samples);
 	pr_verbose(1, "lost: %llu\n", (unsigned long long)session_lost_total(s));
+	if (env.verbose) {
+		struct rusage ru;
+		uint64_t n = 0;
+
+		for (int i = 0; i < s->nr_evsels; i++)
+			n += s->evsels[i].nr_samples + s->evsels[i].nr_filtered;
+		getrusage(RUSAGE_SELF, &ru);
+		double user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+		double sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+
+		pr_verbose(1, "perf-prof CPU: user %.2f s, sys %.2f s, %.0f ns per event\n", user, sys,
+			   n ? (user + sys) * 1e9 / (double)n : 0.0);
+	}
 }
 
 static void teardown(struct session *s)

@@ -1,4 +1,5 @@
 /* Stack interning: frames in one growing arena, ids in an open-addressing index. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,13 @@ struct stack_entry {
 	uint32_t salt;
 };
 
+/* Hot stacks repeat: the last few ids per salt are tried before hashing. */
+#define RECENT_SALTS 64
+#define RECENT_WAYS 4
+
 struct stack_table {
+	uint32_t recent[RECENT_SALTS][RECENT_WAYS];
+	uint8_t recent_next[RECENT_SALTS];
 	struct stack_entry *entries; /* index = id; entries[0] unused */
 	uint32_t nr_entries, cap_entries;
 	uint32_t *index;             /* open addressing: id, 0 = empty */
@@ -127,7 +134,36 @@ static uint32_t add_entry(struct stack_table *t, uint64_t h, uint32_t salt, cons
 	return t->nr_entries++;
 }
 
+static inline bool same_stack(const struct stack_table *t, uint32_t id, const uint64_t *ips, uint32_t nr)
+{
+	const struct stack_entry *e = &t->entries[id];
+
+	return e->nr == nr && (!nr || (t->frames[e->off] == ips[0] &&
+		!memcmp(t->frames + e->off, ips, nr * sizeof(*ips))));
+}
+
+static uint32_t stack_intern_hashed(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr);
+
 uint32_t stack_intern(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr)
+{
+	uint32_t id;
+
+	if (salt >= RECENT_SALTS)
+		return stack_intern_hashed(t, salt, ips, nr);
+	for (int w = 0; w < RECENT_WAYS; w++) {
+		id = t->recent[salt][w];
+		if (id && same_stack(t, id, ips, nr))
+			return id;
+	}
+	id = stack_intern_hashed(t, salt, ips, nr);
+	if (id) {
+		t->recent[salt][t->recent_next[salt]] = id;
+		t->recent_next[salt] = (uint8_t)((t->recent_next[salt] + 1) % RECENT_WAYS);
+	}
+	return id;
+}
+
+static uint32_t stack_intern_hashed(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr)
 {
 	uint64_t h = hash_stack(salt, ips, nr);
 	uint32_t i, id;
