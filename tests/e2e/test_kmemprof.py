@@ -2,6 +2,8 @@
 import json
 import re
 
+import pytest
+
 from conftest import LOADGEN, PERF_PROF, in_cgroup, perf_prof, run
 from kmemreport import parse, section, stack_with
 
@@ -150,3 +152,45 @@ def test_bad_inputs_exit_2():
         r = perf_prof("kmemprof", *args, timeout=20)
         assert r.returncode == 2, (args, r.stderr)
         assert culprit in r.stderr.splitlines()[0], (args, r.stderr)
+
+
+MANUAL = [
+    (["-e", ALLOC, "-e", FREE, "-k", "ptr"], ["kmem:kmalloc"], ["kmem:kfree"]),
+    (["-e", "kmem:kmalloc//size=bytes_alloc/stack/,kmem:kmem_cache_alloc//size=bytes_alloc/stack/",
+      "-e", "kmem:kfree//stack/,kmem:kmem_cache_free//stack/", "-k", "ptr"],
+     ["kmem:kmalloc", "kmem:kmem_cache_alloc"], ["kmem:kfree", "kmem:kmem_cache_free"]),
+    (["-e", "kmem:mm_page_alloc//size=4096<<order/key=pfn/stack/", "-e", "kmem:mm_page_free//key=pfn/stack/"],
+     ["kmem:mm_page_alloc"], ["kmem:mm_page_free"]),
+    (["-e", "percpu:percpu_alloc_percpu//size=bytes_alloc/key=ptr/stack/",
+      "-e", "percpu:percpu_free_percpu//key=ptr/"], ["percpu:percpu_alloc_percpu"], ["percpu:percpu_free_percpu"]),
+    (["-e", "vmalloc:alloc_vmap_area/failed==0/size=size/key=addr/stack/",
+      "-e", "vmalloc:free_vmap_area_noflush//key=va_start/"],
+     ["vmalloc:alloc_vmap_area"], ["vmalloc:free_vmap_area_noflush"]),
+    (["-e", "kmem:kmalloc/bytes_alloc>1024/size=bytes_alloc/stack/", "-e", "kmem:kfree", "-k", "ptr"],
+     ["kmem:kmalloc"], ["kmem:kfree"]),
+    (["-e", "kmem:kmalloc/call_site==alloc_pipe_info/size=bytes_alloc/stack/", "-e", "kmem:kfree", "-k", "ptr"],
+     ["kmem:kmalloc"], ["kmem:kfree"]),
+]
+
+# A load that touches every allocator above: pipes (kmalloc, slab, pages), threads
+# (percpu counters, vmalloc'ed stacks).
+MIXED_LOAD = ["sh", "-c", "%s --mode pipe --duration 1 --workers 2 >/dev/null; "
+              "for i in 1 2 3 4 5 6 7 8; do %s --mode sleeper --duration 0.05 --workers 4 >/dev/null; done"
+              % (LOADGEN, LOADGEN)]
+
+
+@pytest.mark.parametrize("args,starts,ends", MANUAL, ids=[a[1] for a, _, _ in MANUAL])
+def test_manual_command_lines(args, starts, ends):
+    r = perf_prof("kmemprof", *args, "--order", "-m", "512", "--", *MIXED_LOAD, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rep = parse(r.stdout)[-1]
+    assert rep["pair"] == "%s => %s" % (",".join(starts), ",".join(ends))
+    for ev in starts:
+        alloc = section(rep, ev, "alloc")
+        assert alloc["objects"] > 0, (ev, alloc)
+        section(rep, ev, "live")
+    for ev in ends:
+        assert section(rep, ev, "free")["objects"] > 0, ev
+    if "call_site==alloc_pipe_info" in args[1]:
+        alloc = section(rep, "kmem:kmalloc", "alloc")
+        assert all("alloc_pipe_info" in [f.split("+")[0] for f in st["frames"]] for st in alloc["stacks"])
