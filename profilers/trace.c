@@ -1,4 +1,7 @@
 /* trace: print every event as it comes, with its stack when asked. */
+#include <stdbool.h>
+#include <string.h>
+
 #include <event-parse.h>
 
 #include "perf-prof.h"
@@ -10,13 +13,39 @@
 
 static struct trace_seq seq;
 
+/* libtraceevent asks this for %pS / %ps fields (call_site=...): our one kallsyms table. */
+static char *resolve_kernel_function(void *priv, unsigned long long *addrp, char **modp)
+{
+	const struct ksym *sym = ksyms_find(*addrp);
+
+	(void)priv;
+	if (!sym)
+		return NULL;
+	*addrp = sym->addr;
+	*modp = (char *)sym->module;
+	return (char *)sym->name;
+}
+
+static bool prints_symbols(const struct evsel *ev)
+{
+	const char *fmt = ev->tp->print_fmt.format;
+
+	return fmt && (strstr(fmt, "%pS") || strstr(fmt, "%ps") || strstr(fmt, "%pF") || strstr(fmt, "%pf"));
+}
+
 static int trace_init(struct session *s)
 {
+	bool need_syms = false;
+
 	for (int i = 0; i < s->nr_evsels; i++)
-		if (s->evsels[i].stack && ksyms_load()) {
-			pr_err("cannot read /proc/kallsyms for stacks");
+		need_syms |= s->evsels[i].stack || prints_symbols(&s->evsels[i]);
+	if (need_syms) {
+		if (ksyms_load()) {
+			pr_err("cannot read /proc/kallsyms for stacks and symbols (run as root)");
 			return EXIT_RUNTIME;
 		}
+		tep_set_function_resolver(s->tep, resolve_kernel_function, NULL);
+	}
 	trace_seq_init(&seq);
 	return 0;
 }

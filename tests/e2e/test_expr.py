@@ -1,4 +1,5 @@
 """The expr profiler and user-space filters on the real kernel."""
+import difflib
 import re
 import signal
 import subprocess
@@ -26,45 +27,39 @@ def stop_bg(p):
     return out, err
 
 
-TRACE_WAKEUP = re.compile(r"^(\S+ \S+) \[(\d{3})\] .* sched:sched_wakeup: .*?pid=(\d+) ")
-EXPR_WAKEUP = re.compile(r"^(\S+ \S+) \[(\d{3})\] .+/\d+ sched:sched_wakeup: (\d+) ")
-
-
-def usecs(stamp):
-    hms = stamp.split()[1]
-    h, m, sec = hms.split(":")
-    return round((int(h) * 3600 + int(m) * 60 + float(sec)) * 1e6)
+TRACE_WAKEUP = re.compile(r"^\S+ \S+ \[(\d{3})\] .* sched:sched_wakeup: .*?pid=(\d+) ")
+EXPR_WAKEUP = re.compile(r"^\S+ \S+ \[(\d{3})\] .+/\d+ sched:sched_wakeup: (\d+) ")
 
 
 def test_expr_values_match_trace(busy_cpus):
-    """trace and expr 'pid' watch the same wake-ups at the same time.
+    """trace and expr 'pid' watch the wake-ups of two sleepers at the same time.
 
-    This kernel drops some sched_wakeup samples on its own (it counts them but
-    writes none; perf record shows the same, and perf-prof reports them as
-    MISSING), so the two tools may each miss different ones: the test matches
-    events by CPU and time (the two processes' wall clocks differ by a few us)
-    and requires the values to agree on every event both received.
+    The sleepers live only inside expr's run and trace runs around it, so both see
+    the same events in the same (time) order, and aligned, the (cpu, pid) sequences
+    must never disagree on a value. They may have gaps: this kernel sometimes drops
+    samples of sched events (reported as MISSING), and with two sessions on the same
+    tracepoint one was seen to stop counting for ~40 ms with no trace of it in its
+    own counters; so gaps are allowed but bounded.
     """
     ev = 'sched:sched_wakeup/comm=="loadgen"/'
     bg = start_bg("trace", "-e", ev, "--order", "-m", "256")
-    r = perf_prof("expr", "-e", ev, "pid", "--order", "-m", "256", "--",
-                  LOADGEN, "--mode", "sleeper", "--period-ms", "2", "--duration", "2", "--workers", "2")
+    load = "%s --mode sleeper --period-ms 2 --duration 1 >/dev/null & " \
+           "%s --mode sleeper --period-ms 3 --duration 1 >/dev/null; wait" % (LOADGEN, LOADGEN)
+    r = perf_prof("expr", "-e", ev, "pid", "--order", "-m", "256", "--", "sh", "-c", load)
     out, _ = stop_bg(bg)
     assert r.returncode == 0, r.stderr
-    traced = {}
-    for m in map(TRACE_WAKEUP.match, out.splitlines()):
-        if m:
-            traced.setdefault(m.group(2), []).append((usecs(m.group(1)), int(m.group(3))))
-    matched = 0
-    for m in map(EXPR_WAKEUP.match, r.stdout.splitlines()):
-        if not m:
-            continue
-        t = usecs(m.group(1))
-        near = [pid for ts, pid in traced.get(m.group(2), []) if abs(ts - t) <= 20]
-        if len(near) == 1:
-            assert near[0] == int(m.group(3)), m.group(0)
-            matched += 1
-    assert matched >= 100, matched
+    assert "LOST" not in out + r.stdout
+    got = [(m.group(1), int(m.group(2))) for m in map(EXPR_WAKEUP.match, r.stdout.splitlines()) if m]
+    want = [(m.group(1), int(m.group(2))) for m in map(TRACE_WAKEUP.match, out.splitlines()) if m]
+    assert len(want) >= 500
+    assert len({pid for _, pid in want}) >= 2
+    both = 0
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, got, want, autojunk=False).get_opcodes():
+        # A value mismatch shows as a replace of equal-length runs; gaps are pure inserts/deletes.
+        assert op != "replace", (op, got[a1:a2], want[b1:b2])
+        if op == "equal":
+            both += a2 - a1
+    assert both >= 0.9 * min(len(got), len(want)), (both, len(got), len(want))
 
 
 def test_expr_kmalloc_slack_never_negative():
@@ -92,14 +87,27 @@ def kallsyms_range(name):
 
 
 def test_ksymbol_filter_takes_the_user_path_and_selects_one_call_site():
+    """The call sites the filter lets through, printed as numbers by expr, all lie inside
+    alloc_pipe_info according to /proc/kallsyms (not our own symbol table)."""
     lo, hi = kallsyms_range("alloc_pipe_info")
-    r = perf_prof("trace", "-v", "-e", 'kmem:kmalloc/ksymbol(call_site)=="alloc_pipe_info"/', "-N", "200",
-                  "--", LOADGEN, "--mode", "pipe", "--duration", "5")
+    r = perf_prof("expr", "-v", "-e", 'kmem:kmalloc/ksymbol(call_site)=="alloc_pipe_info"/', "call_site",
+                  "-N", "200", "--", LOADGEN, "--mode", "pipe", "--duration", "5")
     assert r.returncode == 0, r.stderr
     assert "user space" in r.stderr
-    sites = [int(x, 16) for x in re.findall(r"call_site=(0x[0-9a-f]+)", r.stdout)]
+    # Integers print as "decimal (0xhex)"; a kernel address is negative as a signed 64-bit value.
+    sites = [int(re.search(r"\((0x[0-9a-f]+)\)", m.group(3)).group(1), 16)
+             for m in map(EXPR_LINE.match, r.stdout.splitlines()) if m]
     assert len(sites) == 200
     assert all(lo <= s < hi for s in sites)
+
+
+def test_trace_prints_call_sites_as_symbols():
+    r = perf_prof("trace", "-e", 'kmem:kmalloc/call_site==alloc_pipe_info/', "-N", "20",
+                  "--", LOADGEN, "--mode", "pipe", "--duration", "5")
+    assert r.returncode == 0, r.stderr
+    sites = re.findall(r"call_site=(\S+)", r.stdout)
+    assert len(sites) == 20
+    assert all(re.match(r"^alloc_pipe_info\+0x[0-9a-f]+$", s) for s in sites), sites
 
 
 def test_kernel_and_user_filters_agree(cgroup, tmp_path):
