@@ -10,6 +10,7 @@ struct stack_entry {
 	uint64_t off;   /* into the frame arena */
 	uint32_t nr;
 	uint32_t salt;
+	uint32_t pid;
 };
 
 struct stack_table {
@@ -62,9 +63,9 @@ static inline uint64_t rotl64(uint64_t x, int r)
  * half as long as one lane; one strong mix at the end spreads the bits.
  * Collisions only cost a memcmp, never correctness.
  */
-static uint64_t hash_stack(uint32_t salt, const uint64_t *ips, uint32_t nr)
+static uint64_t hash_stack(uint32_t salt, uint32_t pid, const uint64_t *ips, uint32_t nr)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ULL ^ salt, b = 0xc2b2ae3d27d4eb4fULL ^ nr;
+	uint64_t a = 0x9e3779b97f4a7c15ULL ^ salt ^ ((uint64_t)pid << 32), b = 0xc2b2ae3d27d4eb4fULL ^ nr;
 	uint32_t i = 0;
 
 	for (; i + 1 < nr; i += 2) {
@@ -96,7 +97,8 @@ static int grow_index(struct stack_table *t)
 	return 0;
 }
 
-static uint32_t add_entry(struct stack_table *t, uint64_t h, uint32_t salt, const uint64_t *ips, uint32_t nr)
+static uint32_t add_entry(struct stack_table *t, uint64_t h, uint32_t salt, uint32_t pid,
+			  const uint64_t *ips, uint32_t nr)
 {
 	struct stack_entry *e;
 
@@ -122,20 +124,25 @@ static uint32_t add_entry(struct stack_table *t, uint64_t h, uint32_t salt, cons
 	}
 	memcpy(t->frames + t->nr_frames, ips, nr * sizeof(*ips));
 	e = &t->entries[t->nr_entries];
-	*e = (struct stack_entry){ .hash = h, .off = t->nr_frames, .nr = nr, .salt = salt };
+	*e = (struct stack_entry){ .hash = h, .off = t->nr_frames, .nr = nr, .salt = salt, .pid = pid };
 	t->nr_frames += nr;
 	return t->nr_entries++;
 }
 
 uint32_t stack_intern(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr)
 {
-	uint64_t h = hash_stack(salt, ips, nr);
+	return stack_intern_pid(t, salt, 0, ips, nr);
+}
+
+uint32_t stack_intern_pid(struct stack_table *t, uint32_t salt, uint32_t pid, const uint64_t *ips, uint32_t nr)
+{
+	uint64_t h = hash_stack(salt, pid, ips, nr);
 	uint32_t i, id;
 
 	for (i = (uint32_t)h & t->index_mask; (id = t->index[i]); i = (i + 1) & t->index_mask) {
 		const struct stack_entry *e = &t->entries[id];
 
-		if (e->hash == h && e->nr == nr && e->salt == salt &&
+		if (e->hash == h && e->nr == nr && e->salt == salt && e->pid == pid &&
 		    !memcmp(t->frames + e->off, ips, nr * sizeof(*ips)))
 			return id;
 	}
@@ -146,7 +153,7 @@ uint32_t stack_intern(struct stack_table *t, uint32_t salt, const uint64_t *ips,
 		for (i = (uint32_t)h & t->index_mask; t->index[i]; i = (i + 1) & t->index_mask)
 			;
 	}
-	id = add_entry(t, h, salt, ips, nr);
+	id = add_entry(t, h, salt, pid, ips, nr);
 	if (id)
 		t->index[i] = id;
 	return id;
@@ -163,6 +170,11 @@ const uint64_t *stack_ips(const struct stack_table *t, uint32_t id, uint32_t *nr
 uint32_t stack_salt(const struct stack_table *t, uint32_t id)
 {
 	return t->entries[id].salt;
+}
+
+uint32_t stack_pid(const struct stack_table *t, uint32_t id)
+{
+	return t->entries[id].pid;
 }
 
 uint32_t stack_count(const struct stack_table *t)
