@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "perf-prof.h"
+#include "lib/callchain.h"
 #include "lib/ksyms.h"
 #include "lib/pair.h"
 #include "lib/pairing.h"
@@ -82,7 +83,7 @@ static void kmemleak_sample(struct session *s, struct evsel *ev, const struct sa
 
 		/* Interned at alloc: a report then needs no callchain, only the id. */
 		r.stack = ev->stack && smp->nr_ips ?
-			  stack_intern(kl.stacks, (uint32_t)ev->idx, smp->ips, (uint32_t)smp->nr_ips) :
+			  callchain_intern(kl.stacks, (uint32_t)ev->idx, smp->pid, smp->ips, smp->nr_ips) :
 			  kl.nostack_id[ev->idx];
 		pair_start(&kl.live, &r);
 	} else {
@@ -348,7 +349,7 @@ static struct profiler kmemleak = {
 	.name = "kmemleak",
 	.desc = "live allocations older than --than, grouped by allocating stack",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N than "
-		  "call-graph kernel-callchain output format key top max-live verbose",
+		  "call-graph kernel-callchain user-callchain line output format key top max-live verbose",
 	.opts = kmemleak_opts,
 	.parse_opt = kmemleak_parse_opt,
 	.init = kmemleak_init,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "perf-prof.h"
+#include "lib/callchain.h"
 #include "lib/ksyms.h"
 #include "lib/pair.h"
 #include "lib/pairing.h"
@@ -106,7 +107,7 @@ static inline uint32_t stack_id_of(struct evsel *ev, const struct sample *smp)
 {
 	if (!ev->stack || !smp->nr_ips)
 		return kp.ev[ev->idx].nostack_id;
-	return stack_intern(kp.stacks, (uint32_t)ev->idx, smp->ips, (uint32_t)smp->nr_ips);
+	return callchain_intern(kp.stacks, (uint32_t)ev->idx, smp->pid, smp->ips, smp->nr_ips);
 }
 
 static void kmemprof_sample(struct session *s, struct evsel *ev, const struct sample *smp)
@@ -341,7 +342,7 @@ static struct profiler kmemprof = {
 	.name = "kmemprof",
 	.desc = "pair allocs with frees: top alloc/free stacks and what is not freed",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N "
-		  "call-graph kernel-callchain user-callchain output format key top max-live verbose",
+		  "call-graph kernel-callchain user-callchain line output format key top max-live verbose",
 	.init = kmemprof_init,
 	.sample = kmemprof_sample,
 	.interval = kmemprof_interval,
