@@ -12,6 +12,7 @@
 #include "lib/ksyms.h"
 #include "lib/pair.h"
 #include "lib/pairing.h"
+#include "lib/pprof/pprof.h"
 #include "lib/report.h"
 #include "lib/session.h"
 #include "lib/stack.h"
@@ -35,6 +36,7 @@ struct kmemleak {
 	uint32_t acc_cap;
 	struct topn top;
 	const char *alloc_spec, *free_spec;
+	uint64_t start;        /* CLOCK_MONOTONIC ns */
 };
 
 static struct kmemleak kl;
@@ -47,10 +49,15 @@ static int kmemleak_init(struct session *s)
 	if (ret)
 		return ret;
 	if (strcmp(s->env->format, "text") && strcmp(s->env->format, "json") &&
-	    strcmp(s->env->format, "folded")) {
-		usage_error("kmemleak: --format %s is not supported here (text, json, folded)", s->env->format);
+	    strcmp(s->env->format, "folded") && strcmp(s->env->format, "pprof")) {
+		usage_error("kmemleak: --format %s is not supported here (text, json, folded, pprof)", s->env->format);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(s->env->format, "pprof") && !s->env->output) {
+		usage_error("kmemleak: --format pprof writes a binary file: give it with -o FILE");
+		return EXIT_USAGE;
+	}
+	kl.start = mono_now_ns();
 	kl.stacks = stack_table_new();
 	kl.nostack_id = calloc((size_t)s->nr_evsels, sizeof(*kl.nostack_id));
 	if (!kl.stacks || !kl.nostack_id || topn_init(&kl.top, s->env->top) ||
@@ -276,6 +283,32 @@ static void json_report(struct session *s, uint64_t now)
 		(unsigned long long)kl.live.nr_evicted, (unsigned long long)session_lost_total(s));
 }
 
+/*
+ * pprof: the leak candidates (live, older than --than) per stack as
+ * inuse_objects/inuse_space. The alloc_* values are 0: kmemleak does not
+ * count allocations that were freed. All stacks go in, not only the top N.
+ */
+static void pprof_report(struct session *s, uint64_t now)
+{
+	struct pprof *pp = pprof_new(pprof_heap_types, PPROF_NR_HEAP_TYPES, "inuse_space");
+	int err = pp ? 0 : -1;
+
+	for (uint32_t id = 1; pp && !err && id <= stack_count(kl.stacks); id++) {
+		const struct leak_acc *a = &kl.acc[id];
+		int64_t v[PPROF_NR_HEAP_TYPES] = { 0, 0, (int64_t)a->objs, (int64_t)a->bytes };
+
+		if (a->objs)
+			err = pprof_add(pp, kl.stacks, id, v, s->evsels[stack_salt(kl.stacks, id)].name);
+	}
+	/* Live allocations may be as old as the run. */
+	if (!err)
+		err = pprof_write(pp, s->env->output, now - kl.start);
+	if (err)
+		pr_err("kmemleak: cannot write the pprof file %s: %s", s->env->output,
+		       err == -1 ? "out of memory" : strerror(-err));
+	pprof_free(pp);
+}
+
 static void kmemleak_interval(struct session *s)
 {
 	uint64_t now = mono_now_ns();
@@ -284,7 +317,9 @@ static void kmemleak_interval(struct session *s)
 		pr_err("kmemleak: out of memory for the report");
 		return;
 	}
-	if (!strcmp(s->env->format, "json"))
+	if (!strcmp(s->env->format, "pprof"))
+		pprof_report(s, now);
+	else if (!strcmp(s->env->format, "json"))
 		json_report(s, now);
 	else if (!strcmp(s->env->format, "folded"))
 		folded_report(s);
