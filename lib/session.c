@@ -662,11 +662,16 @@ static void sync_kernel_lost(struct engine *e)
 			e->rings[c].lost = per_ring[c];
 }
 
+/* JSON and pprof reports stay machine-readable: notes such as LOST go to stderr there. */
+static FILE *notes_stream(const struct session *s)
+{
+	return strcmp(s->env->format, "json") && strcmp(s->env->format, "pprof") ? s->env->out : stderr;
+}
+
 void session_report_lost(struct session *s)
 {
 	struct engine *e = s->engine;
-	/* JSON reports stay machine-readable: the LOST line goes to stderr there. */
-	FILE *f = strcmp(s->env->format, "json") ? s->env->out : stderr;
+	FILE *f = notes_stream(s);
 
 	sync_kernel_lost(e);
 	for (int c = 0; c < e->nr_cpus; c++) {
@@ -758,7 +763,7 @@ static void report_missing(struct session *s)
 		pr_verbose(1, "%s: kernel counted %llu, received %llu, lost %llu\n", ev->name,
 			   (unsigned long long)count, (unsigned long long)got, (unsigned long long)lost);
 		if (count > got + lost)
-			fprintf(strcmp(s->env->format, "json") ? s->env->out : stderr,
+			fprintf(notes_stream(s),
 				"MISSING %llu %s events: the kernel counted them but wrote no sample "
 				"(a kernel-side drop, not a full ring: seen on VMs for sched events on CPUs waking from idle)\n",
 				(unsigned long long)(count - got - lost), ev->name);
