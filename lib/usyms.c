@@ -420,7 +420,12 @@ void usyms_exit(struct usyms *u, int pid)
 
 void usyms_keep(struct usyms *u, int pid)
 {
-	struct uproc *p = get_proc(u, pid, false);
+	/*
+	 * Without --order a sample can be read before the FORK/MMAP2 records
+	 * of its process (another CPU's ring): the entry made here is filled
+	 * when they come.
+	 */
+	struct uproc *p = get_proc(u, pid, true);
 
 	if (p)
 		p->keep = true;
