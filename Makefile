@@ -2,14 +2,19 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I/usr/include/traceevent
-LDLIBS  += -ltraceevent -lelf -ldw -lbpf -lz -lm
+LDLIBS  += -ltraceevent -lelf -ldw -lbpf -lprotobuf-c -lz -lm
 PYTHON  := /usr/bin/python3
 
 # Debian packages the build, the demo and the tests need (make deps).
 DEB_PKGS := gcc make pkg-config libtraceevent-dev libelf-dev libdw-dev zlib1g-dev \
-	    libbpf-dev bpftool clang llvm libcmocka-dev python3-pytest linux-perf time
+	    libbpf-dev bpftool clang llvm libcmocka-dev python3-pytest linux-perf time \
+	    libprotobuf-c-dev protobuf-c-compiler golang-go
+# golang-go: only the e2e tests use it (`go tool pprof` reads our --format pprof files).
 
-LIB_SRCS := $(wildcard lib/*.c) $(wildcard expr/*.c) $(wildcard filter/*.c)
+# pprof output: C generated at build time from our profile.proto subset.
+PPROF_GEN := lib/pprof/profile.pb-c.c lib/pprof/profile.pb-c.h
+LIB_SRCS := $(wildcard lib/*.c) $(wildcard expr/*.c) $(wildcard filter/*.c) \
+	    $(filter-out lib/pprof/profile.pb-c.c,$(wildcard lib/pprof/*.c)) lib/pprof/profile.pb-c.c
 PROF_SRCS := $(wildcard profilers/*.c)
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 PROF_OBJS := $(PROF_SRCS:.c=.o)
@@ -39,7 +44,12 @@ libperfprof.a: $(LIB_OBJS)
 %.o: %.c
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(wildcard *.d lib/*.d expr/*.d filter/*.d profilers/*.d tests/unit/*.d bench/*.d)
+%.pb-c.c %.pb-c.h: %.proto
+	protoc-c --c_out=. $<
+
+lib/pprof/pprof.o: lib/pprof/profile.pb-c.h
+
+-include $(wildcard *.d lib/*.d lib/pprof/*.d expr/*.d filter/*.d profilers/*.d tests/unit/*.d bench/*.d)
 
 bench/loadgen: bench/loadgen.c
 	$(CC) $(CFLAGS) -o $@ $< -lpthread
@@ -85,6 +95,7 @@ bench: deps
 
 clean:
 	rm -f perf-prof libperfprof.a bench/loadgen $(HELPERS) $(UNIT_BINS) *.o *.d */*.o */*.d tests/unit/*.o tests/unit/*.d
+	rm -f lib/pprof/*.o lib/pprof/*.d $(PPROF_GEN)
 	rm -rf bpf/.output
 
 .PHONY: all helpers deps tracefs unit e2e test demo bench clean

@@ -38,6 +38,14 @@ void pe_tp_attr(struct perf_event_attr *attr, const struct pe_tp_opts *o)
 	 */
 	attr->read_format = PERF_FORMAT_LOST;
 	attr->comm_exec = o->track_comm;
+	/*
+	 * User frames are resolved at report time, when a short-lived process
+	 * may be gone: its mappings come with the samples instead (mmap2 adds
+	 * device and inode, so a replaced file is not mistaken for the old one).
+	 */
+	attr->mmap = o->track_maps;
+	attr->mmap2 = o->track_maps;
+	attr->task = o->track_maps;
 }
 
 int pe_open(struct perf_event_attr *attr, int pid, int cpu, int group_fd, unsigned long flags)

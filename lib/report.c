@@ -6,34 +6,42 @@
 #include "lib/report.h"
 #include "lib/sample.h"
 #include "lib/stack.h"
+#include "lib/usyms.h"
 
 void report_stack_text(FILE *f, const struct stack_table *t, uint32_t id)
 {
 	uint32_t nr;
 	const uint64_t *ips = stack_ips(t, id, &nr);
 
-	callchain_print(f, ips, nr, 0);
+	callchain_print(f, ips, nr, (int)stack_pid(t, id));
 }
 
-/* Frame name without offset, or the address for unknown / user frames. */
-static void frame_name(FILE *f, uint64_t ip, bool user, bool with_offset)
+/* Frame name, with or without its offset; the address when it has no symbol. */
+static void frame_name(FILE *f, uint64_t ip, bool user, int pid, bool with_offset)
 {
-	const struct ksym *s = user ? NULL : ksyms_find(ip);
+	struct usyms *us = user ? callchain_usyms(NULL) : NULL;
+	const struct ksym *ks = user ? NULL : ksyms_find(ip);
+	const char *name = ks ? ks->name : NULL;
+	uint64_t off = ks ? ip - ks->addr : 0;
+	struct usym u;
 
-	if (!s) {
-		fprintf(f, "0x%llx", (unsigned long long)ip);
-		return;
+	if (us && !usyms_resolve(us, pid, ip, false, &u) && u.sym) {
+		name = u.sym;
+		off = u.off;
 	}
-	if (with_offset)
-		fprintf(f, "%s+0x%llx", s->name, (unsigned long long)(ip - s->addr));
+	if (!name)
+		fprintf(f, "0x%llx", (unsigned long long)ip);
+	else if (with_offset)
+		fprintf(f, "%s+0x%llx", name, (unsigned long long)off);
 	else
-		fputs(s->name, f);
+		fputs(name, f);
 }
 
 void report_stack_folded(FILE *f, const struct stack_table *t, uint32_t id, const char *root)
 {
 	uint32_t nr;
 	const uint64_t *ips = stack_ips(t, id, &nr);
+	int pid = (int)stack_pid(t, id);
 	bool user = false;
 	int64_t first_user = -1;
 
@@ -47,7 +55,7 @@ void report_stack_folded(FILE *f, const struct stack_table *t, uint32_t id, cons
 			continue;
 		user = first_user >= 0 && i > first_user;
 		fputc(';', f);
-		frame_name(f, ips[i], user, false);
+		frame_name(f, ips[i], user, pid, false);
 	}
 }
 
@@ -55,6 +63,7 @@ void report_stack_json(FILE *f, const struct stack_table *t, uint32_t id)
 {
 	uint32_t nr;
 	const uint64_t *ips = stack_ips(t, id, &nr);
+	int pid = (int)stack_pid(t, id);
 	bool user = false, first = true;
 
 	fputc('[', f);
@@ -64,7 +73,7 @@ void report_stack_json(FILE *f, const struct stack_table *t, uint32_t id)
 			continue;
 		}
 		fputs(first ? "\"" : ",\"", f);
-		frame_name(f, ips[i], user, true);
+		frame_name(f, ips[i], user, pid, true);
 		fputc('"', f);
 		first = false;
 	}

@@ -20,6 +20,7 @@
 #include "expr/expr.h"
 #include "filter/filter.h"
 #include "filter/spec.h"
+#include "lib/callchain.h"
 #include "lib/comm.h"
 #include "lib/order.h"
 #include "lib/perf_event.h"
@@ -28,6 +29,7 @@
 #include "lib/session.h"
 #include "lib/tp.h"
 #include "lib/units.h"
+#include "lib/usyms.h"
 
 /* Records committed this long after their timestamp still reach the merge in order. */
 #define ORDER_LATENESS_NS 2000000ULL
@@ -62,6 +64,7 @@ struct engine {
 	int child_go;
 	bool stop;             /* end the read loop; what is in the rings is still read */
 	bool halt;             /* deliver nothing more (-N reached, or the profiler asked) */
+	struct usyms *usyms;   /* user frames' symbolizer, only with --user-callchain and stacks */
 	uint64_t delivered;
 	uint64_t unknown_ids;
 	uint64_t bad_samples;
@@ -442,6 +445,7 @@ static int open_events(struct session *s)
 			.max_stack = ev->spec->max_stack,
 			.wakeup_bytes = (int)(page * env->mmap_pages * env->watermark / 100),
 			.track_comm = i == 0,
+			.track_maps = i == 0 && e->usyms,
 		};
 
 		if (o.wakeup_bytes < 1)
@@ -556,6 +560,43 @@ struct comm_record {
 	char comm[];
 };
 
+struct mmap2_record {
+	struct perf_event_header header;
+	uint32_t pid, tid;
+	uint64_t addr, len, pgoff;
+	uint32_t maj, min;
+	uint64_t ino, ino_generation;
+	uint32_t prot, flags;
+	char filename[];
+};
+
+struct task_record {      /* PERF_RECORD_FORK and PERF_RECORD_EXIT */
+	struct perf_event_header header;
+	uint32_t pid, ppid, tid, ptid;
+	uint64_t time;
+};
+
+/* Side-band records that keep the user symbolizer's view of every process current. */
+static void on_maps_record(struct engine *e, const struct perf_event_header *h)
+{
+	if (h->type == PERF_RECORD_MMAP2 && h->size > sizeof(struct mmap2_record)) {
+		const struct mmap2_record *m = (const void *)h;
+		size_t room = h->size - sizeof(*m);
+
+		/* The name is NUL-padded to 8 bytes; never trust it to be terminated. */
+		if (memchr(m->filename, '\0', room))
+			usyms_mmap(e->usyms, (int)m->pid, m->addr, m->len, m->pgoff,
+				   ((uint64_t)m->maj << 32) | m->min, m->ino, m->filename);
+	} else if (h->size >= sizeof(struct task_record)) {
+		const struct task_record *t = (const void *)h;
+
+		if (h->type == PERF_RECORD_FORK && t->pid != t->ppid)
+			usyms_fork(e->usyms, (int)t->ppid, (int)t->pid);
+		else if (h->type == PERF_RECORD_EXIT && t->pid == t->tid)
+			usyms_exit(e->usyms, (int)t->pid);
+	}
+}
+
 static int on_record(void *ctx, struct ring *r, const struct perf_event_header *h)
 {
 	switch (h->type) {
@@ -569,6 +610,15 @@ static int on_record(void *ctx, struct ring *r, const struct perf_event_header *
 		const struct comm_record *c = (const void *)h;
 
 		comm_set((int)c->tid, c->comm);
+		return 0;
+	}
+	case PERF_RECORD_MMAP2:
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT: {
+		struct session *s = ctx;
+
+		if (s->engine->usyms)
+			on_maps_record(s->engine, h);
 		return 0;
 	}
 	}
@@ -587,6 +637,8 @@ static void read_round(struct session *s, bool final)
 	} else {
 		unordered_round(e->ring_ptrs, e->nr_cpus, on_record, s);
 	}
+	if (e->usyms && !final)
+		usyms_gc(e->usyms);
 }
 
 /*
@@ -611,11 +663,16 @@ static void sync_kernel_lost(struct engine *e)
 			e->rings[c].lost = per_ring[c];
 }
 
+/* JSON and pprof reports stay machine-readable: notes such as LOST go to stderr there. */
+static FILE *notes_stream(const struct session *s)
+{
+	return strcmp(s->env->format, "json") && strcmp(s->env->format, "pprof") ? s->env->out : stderr;
+}
+
 void session_report_lost(struct session *s)
 {
 	struct engine *e = s->engine;
-	/* JSON reports stay machine-readable: the LOST line goes to stderr there. */
-	FILE *f = strcmp(s->env->format, "json") ? s->env->out : stderr;
+	FILE *f = notes_stream(s);
 
 	sync_kernel_lost(e);
 	for (int c = 0; c < e->nr_cpus; c++) {
@@ -707,7 +764,7 @@ static void report_missing(struct session *s)
 		pr_verbose(1, "%s: kernel counted %llu, received %llu, lost %llu\n", ev->name,
 			   (unsigned long long)count, (unsigned long long)got, (unsigned long long)lost);
 		if (count > got + lost)
-			fprintf(strcmp(s->env->format, "json") ? s->env->out : stderr,
+			fprintf(notes_stream(s),
 				"MISSING %llu %s events: the kernel counted them but wrote no sample "
 				"(a kernel-side drop, not a full ring: seen on VMs for sched events on CPUs waking from idle)\n",
 				(unsigned long long)(count - got - lost), ev->name);
@@ -747,6 +804,42 @@ static void print_stats(struct session *s)
 	}
 }
 
+/*
+ * --user-callchain: user frames are resolved at report time through one
+ * symbolizer. Processes that exist now are read from /proc once; anything
+ * mapped, forked or exec'd later comes in the rings (MMAP2/FORK/EXIT).
+ */
+static int setup_usyms(struct session *s)
+{
+	bool stacks = false;
+
+	for (int i = 0; i < s->nr_evsels; i++)
+		stacks |= s->evsels[i].stack;
+	if (!s->env->user_callchain || !stacks)
+		return 0;
+	s->engine->usyms = usyms_new();
+	if (!s->engine->usyms)
+		return EXIT_RUNTIME;
+	callchain_set_usyms(s->engine->usyms, s->env->line);
+	return 0;
+}
+
+/* After the events are enabled, so a mapping made meanwhile is in /proc or in a ring. */
+static void capture_existing_maps(struct engine *e)
+{
+	int n = 0;
+
+	if (!e->usyms)
+		return;
+	if (e->tasks[0] < 0) {
+		n = usyms_capture_all(e->usyms);
+	} else {
+		for (int t = 0; t < e->nr_tasks; t++)
+			n += !usyms_capture(e->usyms, e->tasks[t]);
+	}
+	pr_verbose(1, "user symbols: maps of %d processes read from /proc\n", n);
+}
+
 static void teardown(struct session *s)
 {
 	struct engine *e = s->engine;
@@ -782,6 +875,10 @@ static void teardown(struct session *s)
 	free(e->ids.vals);
 	free(e->tasks);
 	spec_free(e->specs, e->nr_specs);
+	if (e->usyms) {
+		callchain_set_usyms(NULL, false);
+		usyms_free(e->usyms);
+	}
 	free(s->evsels);
 	if (s->tep)
 		tep_free(s->tep);
@@ -820,6 +917,8 @@ int session_run(struct profiler *p, struct env *env)
 		goto out;
 	if ((ret = filters_setup(&s)))
 		goto out;
+	if ((ret = setup_usyms(&s)))
+		goto out;
 	if (p->init && (ret = p->init(&s)))
 		goto out;
 	if ((ret = open_events(&s)))
@@ -827,6 +926,7 @@ int session_run(struct profiler *p, struct env *env)
 	if (env->cmd_argv && (ret = start_child(&e, env->cmd_argv)))
 		goto out;
 	enable_all(&e, true);
+	capture_existing_maps(&e);
 	release_child(&e);
 	run_loop(&s);
 	enable_all(&e, false);

@@ -11,6 +11,7 @@ struct stack_entry {
 	uint64_t off;   /* into the frame arena */
 	uint32_t nr;
 	uint32_t salt;
+	uint32_t pid;
 };
 
 /* Hot stacks repeat: the last few ids per salt are tried before hashing. */
@@ -69,9 +70,9 @@ static inline uint64_t rotl64(uint64_t x, int r)
  * half as long as one lane; one strong mix at the end spreads the bits.
  * Collisions only cost a memcmp, never correctness.
  */
-static uint64_t hash_stack(uint32_t salt, const uint64_t *ips, uint32_t nr)
+static uint64_t hash_stack(uint32_t salt, uint32_t pid, const uint64_t *ips, uint32_t nr)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ULL ^ salt, b = 0xc2b2ae3d27d4eb4fULL ^ nr;
+	uint64_t a = 0x9e3779b97f4a7c15ULL ^ salt ^ ((uint64_t)pid << 32), b = 0xc2b2ae3d27d4eb4fULL ^ nr;
 	uint32_t i = 0;
 
 	for (; i + 1 < nr; i += 2) {
@@ -103,7 +104,8 @@ static int grow_index(struct stack_table *t)
 	return 0;
 }
 
-static uint32_t add_entry(struct stack_table *t, uint64_t h, uint32_t salt, const uint64_t *ips, uint32_t nr)
+static uint32_t add_entry(struct stack_table *t, uint64_t h, uint32_t salt, uint32_t pid,
+			  const uint64_t *ips, uint32_t nr)
 {
 	struct stack_entry *e;
 
@@ -129,33 +131,40 @@ static uint32_t add_entry(struct stack_table *t, uint64_t h, uint32_t salt, cons
 	}
 	memcpy(t->frames + t->nr_frames, ips, nr * sizeof(*ips));
 	e = &t->entries[t->nr_entries];
-	*e = (struct stack_entry){ .hash = h, .off = t->nr_frames, .nr = nr, .salt = salt };
+	*e = (struct stack_entry){ .hash = h, .off = t->nr_frames, .nr = nr, .salt = salt, .pid = pid };
 	t->nr_frames += nr;
 	return t->nr_entries++;
 }
 
-static inline bool same_stack(const struct stack_table *t, uint32_t id, const uint64_t *ips, uint32_t nr)
+uint32_t stack_intern(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr)
+{
+	return stack_intern_pid(t, salt, 0, ips, nr);
+}
+
+static inline bool same_stack(const struct stack_table *t, uint32_t id, uint32_t pid,
+			      const uint64_t *ips, uint32_t nr)
 {
 	const struct stack_entry *e = &t->entries[id];
 
-	return e->nr == nr && (!nr || (t->frames[e->off] == ips[0] &&
+	return e->nr == nr && e->pid == pid && (!nr || (t->frames[e->off] == ips[0] &&
 		!memcmp(t->frames + e->off, ips, nr * sizeof(*ips))));
 }
 
-static uint32_t stack_intern_hashed(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr);
+static uint32_t intern_hashed(struct stack_table *t, uint32_t salt, uint32_t pid,
+			      const uint64_t *ips, uint32_t nr);
 
-uint32_t stack_intern(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr)
+uint32_t stack_intern_pid(struct stack_table *t, uint32_t salt, uint32_t pid, const uint64_t *ips, uint32_t nr)
 {
 	uint32_t id;
 
 	if (salt >= RECENT_SALTS)
-		return stack_intern_hashed(t, salt, ips, nr);
+		return intern_hashed(t, salt, pid, ips, nr);
 	for (int w = 0; w < RECENT_WAYS; w++) {
 		id = t->recent[salt][w];
-		if (id && same_stack(t, id, ips, nr))
+		if (id && same_stack(t, id, pid, ips, nr))
 			return id;
 	}
-	id = stack_intern_hashed(t, salt, ips, nr);
+	id = intern_hashed(t, salt, pid, ips, nr);
 	if (id) {
 		t->recent[salt][t->recent_next[salt]] = id;
 		t->recent_next[salt] = (uint8_t)((t->recent_next[salt] + 1) % RECENT_WAYS);
@@ -163,15 +172,16 @@ uint32_t stack_intern(struct stack_table *t, uint32_t salt, const uint64_t *ips,
 	return id;
 }
 
-static uint32_t stack_intern_hashed(struct stack_table *t, uint32_t salt, const uint64_t *ips, uint32_t nr)
+static uint32_t intern_hashed(struct stack_table *t, uint32_t salt, uint32_t pid,
+			      const uint64_t *ips, uint32_t nr)
 {
-	uint64_t h = hash_stack(salt, ips, nr);
+	uint64_t h = hash_stack(salt, pid, ips, nr);
 	uint32_t i, id;
 
 	for (i = (uint32_t)h & t->index_mask; (id = t->index[i]); i = (i + 1) & t->index_mask) {
 		const struct stack_entry *e = &t->entries[id];
 
-		if (e->hash == h && e->nr == nr && e->salt == salt &&
+		if (e->hash == h && e->nr == nr && e->salt == salt && e->pid == pid &&
 		    !memcmp(t->frames + e->off, ips, nr * sizeof(*ips)))
 			return id;
 	}
@@ -182,7 +192,7 @@ static uint32_t stack_intern_hashed(struct stack_table *t, uint32_t salt, const 
 		for (i = (uint32_t)h & t->index_mask; t->index[i]; i = (i + 1) & t->index_mask)
 			;
 	}
-	id = add_entry(t, h, salt, ips, nr);
+	id = add_entry(t, h, salt, pid, ips, nr);
 	if (id)
 		t->index[i] = id;
 	return id;
@@ -199,6 +209,11 @@ const uint64_t *stack_ips(const struct stack_table *t, uint32_t id, uint32_t *nr
 uint32_t stack_salt(const struct stack_table *t, uint32_t id)
 {
 	return t->entries[id].salt;
+}
+
+uint32_t stack_pid(const struct stack_table *t, uint32_t id)
+{
+	return t->entries[id].pid;
 }
 
 uint32_t stack_count(const struct stack_table *t)

@@ -1,4 +1,9 @@
-/* User-space symbolizer: /proc/PID/maps + libdwfl (ELF symtab/dynsym, DWARF lines). */
+/*
+ * User-space symbolizer: process maps (from /proc/PID/maps or the kernel's
+ * MMAP2/FORK/EXIT records) + libdwfl (ELF symtab/dynsym, DWARF lines).
+ */
+#include <ctype.h>
+#include <dirent.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,26 +14,33 @@
 
 #include "lib/usyms.h"
 
+#define OBJ_BUCKETS 256
+#define PROC_BUCKETS 1024
+#define UCACHE_SIZE 4096
+
 struct uobj {                 /* one ELF file, shared by every process mapping it */
 	uint64_t dev, ino;
 	char *path;
 	Dwfl *dwfl;           /* NULL when the file cannot be opened as ELF */
 	Dwfl_Module *mod;
 	bool tried;
-	struct uobj *next;
+	struct uobj *next;    /* hash chain */
 };
 
 struct umap {
 	uint64_t start, end, pgoff;
 	struct uobj *obj;     /* NULL for anonymous/special mappings */
-	char *name;           /* "[heap]", "[stack]" ... for those */
+	char *name;           /* "[vdso]", "//anon" ... for those */
 };
 
 struct uproc {
 	int pid;
+	bool exited, keep, on_exit_list;
+	unsigned exit_epoch;
 	struct umap *maps;
-	size_t nr;
-	struct uproc *next;
+	size_t nr, cap;
+	struct uproc *next;       /* hash chain */
+	struct uproc *next_exit;  /* exited, waiting for usyms_gc() */
 };
 
 struct ucache_ent {            /* resolved (object, file-relative address) */
@@ -42,11 +54,12 @@ struct ucache_ent {            /* resolved (object, file-relative address) */
 	bool used;
 };
 
-#define UCACHE_SIZE 4096
-
 struct usyms {
-	struct uobj *objs;
-	struct uproc *procs;
+	struct uobj *objs[OBJ_BUCKETS];
+	struct uproc *procs[PROC_BUCKETS];
+	struct uproc *exit_list;
+	unsigned epoch;
+	unsigned nr_procs;
 	struct ucache_ent cache[UCACHE_SIZE];
 };
 
@@ -67,25 +80,27 @@ static void free_maps(struct uproc *p)
 		free(p->maps[i].name);
 	free(p->maps);
 	p->maps = NULL;
-	p->nr = 0;
+	p->nr = p->cap = 0;
 }
 
 void usyms_free(struct usyms *u)
 {
 	if (!u)
 		return;
-	for (struct uproc *p = u->procs, *n; p; p = n) {
-		n = p->next;
-		free_maps(p);
-		free(p);
-	}
-	for (struct uobj *o = u->objs, *n; o; o = n) {
-		n = o->next;
-		if (o->dwfl)
-			dwfl_end(o->dwfl);
-		free(o->path);
-		free(o);
-	}
+	for (size_t b = 0; b < PROC_BUCKETS; b++)
+		for (struct uproc *p = u->procs[b], *n; p; p = n) {
+			n = p->next;
+			free_maps(p);
+			free(p);
+		}
+	for (size_t b = 0; b < OBJ_BUCKETS; b++)
+		for (struct uobj *o = u->objs[b], *n; o; o = n) {
+			n = o->next;
+			if (o->dwfl)
+				dwfl_end(o->dwfl);
+			free(o->path);
+			free(o);
+		}
 	for (size_t i = 0; i < UCACHE_SIZE; i++) {
 		free(u->cache[i].sym);
 		free(u->cache[i].file);
@@ -93,12 +108,23 @@ void usyms_free(struct usyms *u)
 	free(u);
 }
 
+static size_t str_hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+/* Files are told apart by device+inode (a path can be replaced); path only when there is no inode. */
 static struct uobj *get_obj(struct usyms *u, uint64_t dev, uint64_t ino, const char *path)
 {
+	size_t b = (ino ? (size_t)((dev * 31 + ino) * 0x9E3779B97F4A7C15ull >> 32) : str_hash(path)) % OBJ_BUCKETS;
 	struct uobj *o;
 
-	for (o = u->objs; o; o = o->next)
-		if (ino ? (o->dev == dev && o->ino == ino) : !strcmp(o->path, path))
+	for (o = u->objs[b]; o; o = o->next)
+		if (ino ? (o->dev == dev && o->ino == ino) : (!o->ino && !strcmp(o->path, path)))
 			return o;
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -110,8 +136,8 @@ static struct uobj *get_obj(struct usyms *u, uint64_t dev, uint64_t ino, const c
 	}
 	o->dev = dev;
 	o->ino = ino;
-	o->next = u->objs;
-	u->objs = o;
+	o->next = u->objs[b];
+	u->objs[b] = o;
 	return o;
 }
 
@@ -167,82 +193,270 @@ static bool file_off_to_vaddr(struct uobj *o, uint64_t off, uint64_t *vaddr)
 
 static struct uproc *get_proc(struct usyms *u, int pid, bool create)
 {
+	size_t b = (size_t)(unsigned)pid % PROC_BUCKETS;
 	struct uproc *p;
 
-	for (p = u->procs; p; p = p->next)
+	for (p = u->procs[b]; p; p = p->next)
 		if (p->pid == pid)
 			return p;
 	if (!create || !(p = calloc(1, sizeof(*p))))
 		return NULL;
 	p->pid = pid;
-	p->next = u->procs;
-	u->procs = p;
+	p->next = u->procs[b];
+	u->procs[b] = p;
+	u->nr_procs++;
 	return p;
+}
+
+static void free_proc(struct usyms *u, struct uproc *gone)
+{
+	struct uproc **pp = &u->procs[(size_t)(unsigned)gone->pid % PROC_BUCKETS];
+
+	while (*pp && *pp != gone)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = gone->next;
+	free_maps(gone);
+	free(gone);
+	u->nr_procs--;
+}
+
+/* Append m; the process owns m->name from here on (also on failure). */
+static int push_map(struct uproc *p, const struct umap *m)
+{
+	if (p->nr == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		struct umap *n = realloc(p->maps, cap * sizeof(*n));
+
+		if (!n) {
+			free(m->name);
+			return -1;
+		}
+		p->maps = n;
+		p->cap = cap;
+	}
+	p->maps[p->nr++] = *m;
+	return 0;
+}
+
+static bool overlaps(const struct umap *a, const struct umap *b)
+{
+	return a->start < b->end && b->start < a->end;
+}
+
+/* A new mapping replaces whatever it overlaps, as mmap(MAP_FIXED) does. */
+static int add_map(struct uproc *p, const struct umap *m)
+{
+	size_t i = 0;
+
+	while (i < p->nr) {
+		struct umap *o = &p->maps[i];
+
+		if (!overlaps(o, m)) {
+			i++;
+		} else if (o->start < m->start && o->end > m->end) {
+			struct umap right = *o;
+
+			/* m punches a hole: o keeps its left part, its right part is a new map. */
+			right.pgoff += m->end - o->start;
+			right.start = m->end;
+			right.name = o->name ? strdup(o->name) : NULL;
+			o->end = m->start;
+			push_map(p, &right);
+			i++;
+		} else if (o->start < m->start) {
+			o->end = m->start;
+			i++;
+		} else if (o->end > m->end) {
+			o->pgoff += m->end - o->start;
+			o->start = m->end;
+			i++;
+		} else {
+			free(o->name);
+			p->maps[i] = p->maps[--p->nr];
+		}
+	}
+	return push_map(p, m);
+}
+
+/* Parse one /proc/PID/maps line into m; false for lines that cannot hold code. */
+static bool parse_maps_line(struct usyms *u, const char *line, struct umap *m)
+{
+	unsigned long long start, end, pgoff, ino;
+	unsigned maj, min;
+	char perms[8], name[4200] = "";
+	const char *s = name;
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4199[^\n]", &start, &end, perms, &pgoff,
+		   &maj, &min, &ino, name) < 7)
+		return false;
+	if (perms[2] != 'x')
+		return false;  /* only code can be a return address */
+	memset(m, 0, sizeof(*m));
+	m->start = start;
+	m->end = end;
+	m->pgoff = pgoff;
+	while (*s == ' ')
+		s++;
+	if (*s == '/')
+		m->obj = get_obj(u, ((uint64_t)maj << 32) | min, ino, s);
+	else if (*s)
+		m->name = strdup(s);
+	return true;
 }
 
 int usyms_capture(struct usyms *u, int pid)
 {
 	char path[64], line[4400];
-	struct umap *maps = NULL;
-	size_t nr = 0, cap = 0;
-	struct uproc *p;
+	struct uproc fresh = { .pid = pid }, *p;
+	struct umap m;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, pgoff, ino;
-		unsigned maj, min;
-		char perms[8], name[4200] = "";
-		struct umap m = { 0 };
-
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4199[^\n]", &start, &end, perms, &pgoff,
-			   &maj, &min, &ino, name) < 7)
-			continue;
-		if (perms[2] != 'x')
-			continue;  /* only code can be a return address */
-		m.start = start;
-		m.end = end;
-		m.pgoff = pgoff;
-		{
-			char *s = name;
-
-			while (*s == ' ')
-				s++;
-			if (*s == '/')
-				m.obj = get_obj(u, ((uint64_t)maj << 32) | min, ino, s);
-			else if (*s)
-				m.name = strdup(s);
-		}
-		if (nr == cap) {
-			struct umap *t = realloc(maps, (cap = cap ? cap * 2 : 64) * sizeof(*maps));
-
-			if (!t) {
-				free(m.name);
-				break;
-			}
-			maps = t;
-		}
-		maps[nr++] = m;
-	}
+	while (fgets(line, sizeof(line), f))
+		if (parse_maps_line(u, line, &m) && push_map(&fresh, &m))
+			break;
 	fclose(f);
-	if (!nr) {
-		free(maps);
+	if (!fresh.nr) {
+		free_maps(&fresh);
 		return -ESRCH;  /* a zombie has no maps: keep what was captured before */
 	}
 	p = get_proc(u, pid, true);
 	if (!p) {
-		for (size_t i = 0; i < nr; i++)
-			free(maps[i].name);
-		free(maps);
+		free_maps(&fresh);
 		return -ENOMEM;
 	}
 	free_maps(p);
-	p->maps = maps;
-	p->nr = nr;
+	p->maps = fresh.maps;
+	p->nr = fresh.nr;
+	p->cap = fresh.cap;
 	return 0;
+}
+
+int usyms_capture_all(struct usyms *u)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (isdigit((unsigned char)e->d_name[0]) && !usyms_capture(u, atoi(e->d_name)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A pid seen again after its exit was recorded is a new process (pid reuse or fork). */
+static struct uproc *live_proc(struct usyms *u, int pid)
+{
+	struct uproc *p = get_proc(u, pid, true);
+
+	if (p && p->exited) {
+		p->exited = p->keep = false;
+		free_maps(p);
+	}
+	return p;
+}
+
+void usyms_mmap(struct usyms *u, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		uint64_t dev, uint64_t ino, const char *path)
+{
+	struct uproc *p = get_proc(u, pid, true);
+	struct umap m = { .start = start, .end = start + len, .pgoff = pgoff };
+
+	if (!p || !len)
+		return;
+	/* "//anon" is the kernel's name for anonymous executable memory (JITs). */
+	if (path[0] == '/' && path[1] != '/')
+		m.obj = get_obj(u, dev, ino, path);
+	else
+		m.name = strdup(path);
+	add_map(p, &m);
+}
+
+void usyms_fork(struct usyms *u, int ppid, int pid)
+{
+	struct uproc *parent = get_proc(u, ppid, false), *child;
+
+	if (!parent || ppid == pid || !(child = live_proc(u, pid)))
+		return;
+	/*
+	 * Without --order the child's own MMAP2 records (after an exec) may
+	 * have been read before this FORK: they win over the inherited ones.
+	 */
+	for (size_t i = 0; i < parent->nr; i++) {
+		struct umap m = parent->maps[i];
+		bool taken = false;
+
+		for (size_t k = 0; k < child->nr && !taken; k++)
+			taken = overlaps(&child->maps[k], &m);
+		if (taken)
+			continue;
+		m.name = m.name ? strdup(m.name) : NULL;
+		if (push_map(child, &m))
+			return;
+	}
+}
+
+void usyms_exit(struct usyms *u, int pid)
+{
+	struct uproc *p = get_proc(u, pid, false);
+
+	if (!p || p->exited)
+		return;
+	p->exited = true;
+	p->exit_epoch = u->epoch;
+	if (!p->on_exit_list) {
+		p->on_exit_list = true;
+		p->next_exit = u->exit_list;
+		u->exit_list = p;
+	}
+}
+
+void usyms_keep(struct usyms *u, int pid)
+{
+	/*
+	 * Without --order a sample can be read before the FORK/MMAP2 records
+	 * of its process (another CPU's ring): the entry made here is filled
+	 * when they come.
+	 */
+	struct uproc *p = get_proc(u, pid, true);
+
+	if (p)
+		p->keep = true;
+}
+
+void usyms_gc(struct usyms *u)
+{
+	struct uproc **pp = &u->exit_list;
+
+	/*
+	 * A sample of the process may sit in another CPU's ring behind its
+	 * EXIT record; one more round reads it, so free one call later.
+	 */
+	u->epoch++;
+	while (*pp) {
+		struct uproc *p = *pp;
+
+		if (p->exited && !p->keep && u->epoch - p->exit_epoch < 2) {
+			pp = &p->next_exit;
+			continue;
+		}
+		*pp = p->next_exit;
+		p->on_exit_list = false;
+		if (p->exited && !p->keep)
+			free_proc(u, p);
+	}
+}
+
+unsigned usyms_nr_procs(const struct usyms *u)
+{
+	return u->nr_procs;
 }
 
 static struct ucache_ent *lookup(struct usyms *u, struct uobj *o, uint64_t vaddr)
@@ -298,6 +512,7 @@ int usyms_resolve(struct usyms *u, int pid, uint64_t addr, bool want_line, struc
 	uint64_t vaddr;
 
 	memset(out, 0, sizeof(*out));
+	/* Not seen at all (e.g. memleak's target before its first capture): try while it lives. */
 	if (!p && usyms_capture(u, pid) == 0)
 		p = get_proc(u, pid, false);
 	if (!p)

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "perf-prof.h"
+#include "lib/callchain.h"
 #include "lib/ksyms.h"
 #include "lib/pair.h"
 #include "lib/pairing.h"
+#include "lib/pprof/pprof.h"
 #include "lib/report.h"
 #include "lib/session.h"
 #include "lib/stack.h"
@@ -34,6 +36,7 @@ struct kmemleak {
 	uint32_t acc_cap;
 	struct topn top;
 	const char *alloc_spec, *free_spec;
+	uint64_t start;        /* CLOCK_MONOTONIC ns */
 };
 
 static struct kmemleak kl;
@@ -46,10 +49,15 @@ static int kmemleak_init(struct session *s)
 	if (ret)
 		return ret;
 	if (strcmp(s->env->format, "text") && strcmp(s->env->format, "json") &&
-	    strcmp(s->env->format, "folded")) {
-		usage_error("kmemleak: --format %s is not supported here (text, json, folded)", s->env->format);
+	    strcmp(s->env->format, "folded") && strcmp(s->env->format, "pprof")) {
+		usage_error("kmemleak: --format %s is not supported here (text, json, folded, pprof)", s->env->format);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(s->env->format, "pprof") && !s->env->output) {
+		usage_error("kmemleak: --format pprof writes a binary file: give it with -o FILE");
+		return EXIT_USAGE;
+	}
+	kl.start = mono_now_ns();
 	kl.stacks = stack_table_new();
 	kl.nostack_id = calloc((size_t)s->nr_evsels, sizeof(*kl.nostack_id));
 	if (!kl.stacks || !kl.nostack_id || topn_init(&kl.top, s->env->top) ||
@@ -82,7 +90,7 @@ static void kmemleak_sample(struct session *s, struct evsel *ev, const struct sa
 
 		/* Interned at alloc: a report then needs no callchain, only the id. */
 		r.stack = ev->stack && smp->nr_ips ?
-			  stack_intern(kl.stacks, (uint32_t)ev->idx, smp->ips, (uint32_t)smp->nr_ips) :
+			  callchain_intern(kl.stacks, (uint32_t)ev->idx, smp->pid, smp->ips, smp->nr_ips) :
 			  kl.nostack_id[ev->idx];
 		pair_start(&kl.live, &r);
 	} else {
@@ -275,6 +283,32 @@ static void json_report(struct session *s, uint64_t now)
 		(unsigned long long)kl.live.nr_evicted, (unsigned long long)session_lost_total(s));
 }
 
+/*
+ * pprof: the leak candidates (live, older than --than) per stack as
+ * inuse_objects/inuse_space. The alloc_* values are 0: kmemleak does not
+ * count allocations that were freed. All stacks go in, not only the top N.
+ */
+static void pprof_report(struct session *s, uint64_t now)
+{
+	struct pprof *pp = pprof_new(pprof_heap_types, PPROF_NR_HEAP_TYPES, "inuse_space");
+	int err = pp ? 0 : -1;
+
+	for (uint32_t id = 1; pp && !err && id <= stack_count(kl.stacks); id++) {
+		const struct leak_acc *a = &kl.acc[id];
+		int64_t v[PPROF_NR_HEAP_TYPES] = { 0, 0, (int64_t)a->objs, (int64_t)a->bytes };
+
+		if (a->objs)
+			err = pprof_add(pp, kl.stacks, id, v, s->evsels[stack_salt(kl.stacks, id)].name);
+	}
+	/* Live allocations may be as old as the run. */
+	if (!err)
+		err = pprof_write(pp, s->env->output, now - kl.start);
+	if (err)
+		pr_err("kmemleak: cannot write the pprof file %s: %s", s->env->output,
+		       err == -1 ? "out of memory" : strerror(-err));
+	pprof_free(pp);
+}
+
 static void kmemleak_interval(struct session *s)
 {
 	uint64_t now = mono_now_ns();
@@ -283,7 +317,9 @@ static void kmemleak_interval(struct session *s)
 		pr_err("kmemleak: out of memory for the report");
 		return;
 	}
-	if (!strcmp(s->env->format, "json"))
+	if (!strcmp(s->env->format, "pprof"))
+		pprof_report(s, now);
+	else if (!strcmp(s->env->format, "json"))
 		json_report(s, now);
 	else if (!strcmp(s->env->format, "folded"))
 		folded_report(s);
@@ -348,7 +384,7 @@ static struct profiler kmemleak = {
 	.name = "kmemleak",
 	.desc = "live allocations older than --than, grouped by allocating stack",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N than "
-		  "call-graph kernel-callchain output format key top max-live verbose",
+		  "call-graph kernel-callchain user-callchain line output format key top max-live verbose",
 	.opts = kmemleak_opts,
 	.parse_opt = kmemleak_parse_opt,
 	.init = kmemleak_init,

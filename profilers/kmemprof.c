@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "perf-prof.h"
+#include "lib/callchain.h"
 #include "lib/ksyms.h"
 #include "lib/pair.h"
 #include "lib/pairing.h"
+#include "lib/pprof/pprof.h"
 #include "lib/report.h"
 #include "lib/stack.h"
 #include "lib/topn.h"
@@ -36,6 +38,7 @@ struct kmemprof {
 	struct evsel_stat *ev;          /* by evsel idx */
 	struct topn top;
 	char start_names[512], end_names[512];
+	uint64_t last_report;           /* CLOCK_MONOTONIC ns: start of the interval */
 };
 
 static struct kmemprof kp;
@@ -79,11 +82,16 @@ static int kmemprof_init(struct session *s)
 	if (ret)
 		return ret;
 	if (strcmp(s->env->format, "text") && strcmp(s->env->format, "json") &&
-	    strcmp(s->env->format, "folded")) {
-		usage_error("kmemprof: --format %s is not supported here (text, json, folded)", s->env->format);
+	    strcmp(s->env->format, "folded") && strcmp(s->env->format, "pprof")) {
+		usage_error("kmemprof: --format %s is not supported here (text, json, folded, pprof)", s->env->format);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(s->env->format, "pprof") && !s->env->output) {
+		usage_error("kmemprof: --format pprof writes a binary file: give it with -o FILE");
 		return EXIT_USAGE;
 	}
 	memset(&kp, 0, sizeof(kp));
+	kp.last_report = mono_now_ns();
 	kp.stacks = stack_table_new();
 	kp.ev = calloc((size_t)s->nr_evsels, sizeof(*kp.ev));
 	if (!kp.stacks || !kp.ev || topn_init(&kp.top, s->env->top) ||
@@ -106,7 +114,7 @@ static inline uint32_t stack_id_of(struct evsel *ev, const struct sample *smp)
 {
 	if (!ev->stack || !smp->nr_ips)
 		return kp.ev[ev->idx].nostack_id;
-	return stack_intern(kp.stacks, (uint32_t)ev->idx, smp->ips, (uint32_t)smp->nr_ips);
+	return callchain_intern(kp.stacks, (uint32_t)ev->idx, smp->pid, smp->ips, smp->nr_ips);
 }
 
 static void kmemprof_sample(struct session *s, struct evsel *ev, const struct sample *smp)
@@ -304,6 +312,35 @@ static void json_report(struct session *s)
 		(unsigned long long)session_lost_total(s));
 }
 
+/*
+ * pprof: one sample per (alloc event, stack) with its interval allocations
+ * (alloc_*) and what it still holds (inuse_*). Every stack goes in, not
+ * only the top N: the file's totals are the text report's totals. Frees
+ * have no place in a heap profile; they show as lower inuse values.
+ */
+static void pprof_report(struct session *s, uint64_t now)
+{
+	struct pprof *pp = pprof_new(pprof_heap_types, PPROF_NR_HEAP_TYPES, "alloc_space");
+	int err = pp ? 0 : -1;
+
+	for (uint32_t id = 1; pp && !err && id <= stack_count(kp.stacks); id++) {
+		const struct stack_stat *st = &kp.stat[id];
+		struct evsel *ev = &s->evsels[stack_salt(kp.stacks, id)];
+		int64_t v[PPROF_NR_HEAP_TYPES] = {
+			(int64_t)st->objs, (int64_t)st->bytes, (int64_t)st->live_objs, (int64_t)st->live_bytes,
+		};
+
+		if (evsel_is_start(ev) && (st->objs || st->live_objs))
+			err = pprof_add(pp, kp.stacks, id, v, ev->name);
+	}
+	if (!err)
+		err = pprof_write(pp, s->env->output, now - kp.last_report);
+	if (err)
+		pr_err("kmemprof: cannot write the pprof file %s: %s", s->env->output,
+		       err == -1 ? "out of memory" : strerror(-err));
+	pprof_free(pp);
+}
+
 /* Interval counters start again; live counters carry over. */
 static void reset_interval(struct session *s)
 {
@@ -316,8 +353,12 @@ static void reset_interval(struct session *s)
 static void kmemprof_interval(struct session *s)
 {
 	/* Stacks interned since the last report may not have counters yet. */
+	uint64_t now = mono_now_ns();
+
 	stat_of(stack_count(kp.stacks));
-	if (!strcmp(s->env->format, "json"))
+	if (!strcmp(s->env->format, "pprof"))
+		pprof_report(s, now);
+	else if (!strcmp(s->env->format, "json"))
 		json_report(s);
 	else if (!strcmp(s->env->format, "folded"))
 		folded_report(s);
@@ -325,6 +366,7 @@ static void kmemprof_interval(struct session *s)
 		text_report(s);
 	fflush(s->env->out);
 	reset_interval(s);
+	kp.last_report = now;
 }
 
 static void kmemprof_exit(struct session *s)
@@ -341,7 +383,7 @@ static struct profiler kmemprof = {
 	.name = "kmemprof",
 	.desc = "pair allocs with frees: top alloc/free stacks and what is not freed",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N "
-		  "call-graph kernel-callchain user-callchain output format key top max-live verbose",
+		  "call-graph kernel-callchain user-callchain line output format key top max-live verbose",
 	.init = kmemprof_init,
 	.sample = kmemprof_sample,
 	.interval = kmemprof_interval,

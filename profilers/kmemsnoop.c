@@ -20,6 +20,7 @@
 #include "perf-prof.h"
 #include "expr/expr.h"
 #include "lib/anomaly.h"
+#include "lib/callchain.h"
 #include "lib/comm.h"
 #include "lib/ksyms.h"
 #include "lib/pair.h"
@@ -402,7 +403,7 @@ static void on_alloc(struct session *s, struct evsel *ev, const struct sample *s
 		.pid = smp->pid, .evsel = (uint16_t)ev->idx, .aux = aux_of(ev, smp),
 	};
 	if (ev->stack && smp->nr_ips)
-		r.stack = stack_intern(ks.stacks, 0, smp->ips, (uint32_t)smp->nr_ips);
+		r.stack = callchain_intern(ks.stacks, 0, smp->pid, smp->ips, smp->nr_ips);
 	/* A replaced record is handed to on_drop() before the new one goes in. */
 	if (pair_start(&ks.live, &r)) {
 		ks.untracked++;
@@ -999,7 +1000,7 @@ static struct profiler kmemsnoop = {
 	.name = "kmemsnoop",
 	.desc = "per-process kernel memory (allocs, frees, current, peak) and leak/churn/fragmentation/burst "
 		"anomalies [-- CMD]",
-	.common = "event cpus pids cgroups mmap-pages watermark interval exit-N call-graph kernel-callchain "
+	.common = "event cpus pids cgroups mmap-pages watermark interval exit-N call-graph kernel-callchain user-callchain line "
 		  "output format key top max-live verbose",
 	.opts = kmemsnoop_opts,
 	.parse_opt = kmemsnoop_parse_opt,

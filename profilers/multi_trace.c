@@ -183,7 +183,7 @@ static void keep_start(struct evsel *ev, const struct sample *smp, struct live_r
 	memcpy(sl->data, smp->raw, sl->size);
 	r->aux = ref;
 	if (ev->stack && smp->nr_ips)
-		r->stack = stack_intern(mt.stacks, 0, smp->ips, (uint32_t)smp->nr_ips);
+		r->stack = callchain_intern(mt.stacks, 0, smp->pid, smp->ips, smp->nr_ips);
 }
 
 static void mt_sample(struct session *s, struct evsel *ev, const struct sample *smp)
@@ -326,7 +326,7 @@ static struct profiler multi_trace = {
 	.name = "multi-trace",
 	.desc = "latency from a start event to the end event with the same key: p50/p99/max, slow pairs",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N than "
-		  "call-graph kernel-callchain output format key max-live verbose",
+		  "call-graph kernel-callchain user-callchain line output format key max-live verbose",
 	.init = mt_init,
 	.sample = mt_sample,
 	.interval = mt_interval,

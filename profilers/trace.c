@@ -79,7 +79,7 @@ static struct profiler trace = {
 	.name = "trace",
 	.desc = "print events as they happen: TIMESTAMP CPU COMM PID EVENT: fields",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order exit-N call-graph "
-		  "kernel-callchain user-callchain output verbose interval",
+		  "kernel-callchain user-callchain line output verbose interval",
 	.init = trace_init,
 	.sample = trace_sample,
 	.exit = trace_exit,
