@@ -81,6 +81,17 @@ child_of() {
 	return 1
 }
 
+# CPU time of PID in ns, exact (the scheduler's sum_exec_runtime), all threads.
+# /proc/PID/stat's tick counts are sampled at 10 ms and undercount short bursts.
+cpu_ns() {
+	local t sum=0 f
+	for t in /proc/"$1"/task/*; do
+		read -r f _ <"$t/schedstat" 2>/dev/null || continue
+		sum=$((sum + f))
+	done
+	echo "$sum"
+}
+
 # user+sys CPU of PID in clock ticks (all its threads).
 cpu_ticks() {
 	local stat
@@ -197,13 +208,13 @@ wanted() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
 
 case_tag() { tr -c 'A-Za-z0-9' '_' <<<"$1" | cut -c1-40; }
 
-# Runs the load under one tracer and records its row; the tracer is measured
-# from the moment the load starts (startup excluded) until it has exited
-# (flushing included).
+# Runs the load under one tracer and records its row; the tracer's CPU is
+# measured exactly (schedstat) from the moment the load starts until it ends:
+# start-up and the final flush after SIGINT are excluded.
 measure_tracer() {
 	local name=$1
 	shift
-	local tag cpu0
+	local tag cpu0 cpu1
 	tag=$(case_tag "$name")
 	tracer_start "$tag" "$@"
 	sleep "$WARMUP"
@@ -212,15 +223,18 @@ measure_tracer() {
 		skip_row "$name" "tracer failed to start (see above)"
 		return 1
 	fi
-	cpu0=$(cpu_ticks "$TR_PID")
+	cpu0=$(cpu_ns "$TR_PID")
 	if ! run_load "$tag"; then
 		tracer_stop
 		skip_row "$name" "load failed"
 		return 1
 	fi
+	# Let the tracer catch up with what the load left in its rings first.
+	sleep 0.3
+	cpu1=$(cpu_ns "$TR_PID")
 	tracer_alive || true
 	tracer_stop
-	M_CPU_S=$(awk -v t="$TR_CPU_S" -v c0="$cpu0" -v hz="$HZ" 'BEGIN { print t - c0 / hz }')
+	M_CPU_S=$(awk -v c0="$cpu0" -v c1="$cpu1" 'BEGIN { print (c1 - c0) / 1e9 }')
 	M_EVENTS=$LOAD_EVENTS
 	M_EVENTS_S=$(awk -v e="$LOAD_EVENTS" -v s="$LOAD_SECS" 'BEGIN { printf "%.0f", (s > 0 ? e / s : 0) }')
 	M_RSS_KB=$TR_RSS_KB

@@ -67,6 +67,7 @@ struct engine {
 	struct usyms *usyms;   /* user frames' symbolizer, only with --user-callchain and stacks */
 	uint64_t delivered;
 	uint64_t unknown_ids;
+	double user_at_enable, sys_at_enable; /* -v: CPU spent before the events ran */
 	uint64_t bad_samples;
 };
 
@@ -771,6 +772,15 @@ static void report_missing(struct session *s)
 	}
 }
 
+static void cpu_seconds(double *user, double *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void print_stats(struct session *s)
 {
 	struct engine *e = s->engine;
@@ -790,17 +800,16 @@ static void print_stats(struct session *s)
 			   (unsigned long long)e->unknown_ids, (unsigned long long)e->bad_samples);
 	pr_verbose(1, "lost: %llu\n", (unsigned long long)session_lost_total(s));
 	if (env.verbose) {
-		struct rusage ru;
 		uint64_t n = 0;
+		double user, sys;
 
 		for (int i = 0; i < s->nr_evsels; i++)
 			n += s->evsels[i].nr_samples + s->evsels[i].nr_filtered;
-		getrusage(RUSAGE_SELF, &ru);
-		double user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-		double sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-
-		pr_verbose(1, "perf-prof CPU: user %.2f s, sys %.2f s, %.0f ns per event\n", user, sys,
-			   n ? (user + sys) * 1e9 / (double)n : 0.0);
+		cpu_seconds(&user, &sys);
+		user -= e->user_at_enable;
+		sys -= e->sys_at_enable;
+		pr_verbose(1, "perf-prof CPU while enabled: user %.3f s, sys %.3f s, %.1f ns per event\n",
+			   user, sys, n ? (user + sys) * 1e9 / (double)n : 0.0);
 	}
 }
 
@@ -925,6 +934,7 @@ int session_run(struct profiler *p, struct env *env)
 		goto out;
 	if (env->cmd_argv && (ret = start_child(&e, env->cmd_argv)))
 		goto out;
+	cpu_seconds(&e.user_at_enable, &e.sys_at_enable);
 	enable_all(&e, true);
 	capture_existing_maps(&e);
 	release_child(&e);
