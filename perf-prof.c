@@ -70,15 +70,14 @@ static const struct prof_option common_opts[] = {
 	{ NULL, 0, false, NULL, NULL },
 };
 
-static bool common_allowed(const struct profiler *p, const char *name)
+/* Is `word` one of the space separated words of `list`? */
+static bool in_word_list(const char *list, const char *word)
 {
-	const char *s = p->common;
-	size_t n = strlen(name);
+	const char *s = list;
+	size_t n = strlen(word);
 
-	if (!s)
-		return true;
-	while ((s = strstr(s, name))) {
-		bool start = s == p->common || s[-1] == ' ';
+	while ((s = strstr(s, word))) {
+		bool start = s == list || s[-1] == ' ';
 		bool end = s[n] == '\0' || s[n] == ' ';
 
 		if (start && end)
@@ -86,6 +85,27 @@ static bool common_allowed(const struct profiler *p, const char *name)
 		s += n;
 	}
 	return false;
+}
+
+static bool common_allowed(const struct profiler *p, const char *name)
+{
+	return !p->common || in_word_list(p->common, name);
+}
+
+/* One place checks --format for every profiler, from its own list. */
+static int check_format(const struct profiler *p)
+{
+	const char *formats = p->formats ? p->formats : "text";
+
+	if (!in_word_list(formats, env.format)) {
+		usage_error("%s: --format %s is not supported here (%s)", p->name, env.format, formats);
+		return -1;
+	}
+	if (!strcmp(env.format, "pprof") && !env.output) {
+		usage_error("%s: --format pprof writes a binary file: give it with -o FILE", p->name);
+		return -1;
+	}
+	return 0;
 }
 
 static bool short_taken(const struct profiler *p, int key)
@@ -310,7 +330,7 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	if (parse_args(p, argc - 1, argv + 1))
+	if (parse_args(p, argc - 1, argv + 1) || check_format(p))
 		return EXIT_USAGE;
 	if (env.output) {
 		env.out = fopen(env.output, "w");

@@ -73,6 +73,8 @@ struct profiler {
 	 */
 	const char *common;
 	const struct prof_option *opts; /* extra options, NULL-name terminated */
+	/* Report formats it writes, space separated, e.g. "text json"; NULL = text only. */
+	const char *formats;
 	int (*parse_opt)(int key, const char *arg);
 	/* Validate env/events before anything is opened; return EXIT_* code. */
 	int (*init)(struct session *s);

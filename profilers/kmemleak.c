@@ -48,15 +48,6 @@ static int kmemleak_init(struct session *s)
 
 	if (ret)
 		return ret;
-	if (strcmp(s->env->format, "text") && strcmp(s->env->format, "json") &&
-	    strcmp(s->env->format, "folded") && strcmp(s->env->format, "pprof")) {
-		usage_error("kmemleak: --format %s is not supported here (text, json, folded, pprof)", s->env->format);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(s->env->format, "pprof") && !s->env->output) {
-		usage_error("kmemleak: --format pprof writes a binary file: give it with -o FILE");
-		return EXIT_USAGE;
-	}
 	kl.start = mono_now_ns();
 	kl.stacks = stack_table_new();
 	kl.nostack_id = calloc((size_t)s->nr_evsels, sizeof(*kl.nostack_id));
@@ -382,6 +373,7 @@ static int kmemleak_run(struct env *e)
 
 static struct profiler kmemleak = {
 	.name = "kmemleak",
+	.formats = "text json folded pprof",
 	.desc = "live allocations older than --than, grouped by allocating stack",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N than "
 		  "call-graph kernel-callchain user-callchain line output format key top max-live verbose",

@@ -81,15 +81,6 @@ static int kmemprof_init(struct session *s)
 
 	if (ret)
 		return ret;
-	if (strcmp(s->env->format, "text") && strcmp(s->env->format, "json") &&
-	    strcmp(s->env->format, "folded") && strcmp(s->env->format, "pprof")) {
-		usage_error("kmemprof: --format %s is not supported here (text, json, folded, pprof)", s->env->format);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(s->env->format, "pprof") && !s->env->output) {
-		usage_error("kmemprof: --format pprof writes a binary file: give it with -o FILE");
-		return EXIT_USAGE;
-	}
 	memset(&kp, 0, sizeof(kp));
 	kp.last_report = mono_now_ns();
 	kp.stacks = stack_table_new();
@@ -381,6 +372,7 @@ static void kmemprof_exit(struct session *s)
 
 static struct profiler kmemprof = {
 	.name = "kmemprof",
+	.formats = "text json folded pprof",
 	.desc = "pair allocs with frees: top alloc/free stacks and what is not freed",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N "
 		  "call-graph kernel-callchain user-callchain line output format key top max-live verbose",

@@ -998,6 +998,7 @@ static int kmemsnoop_run(struct env *e)
 
 static struct profiler kmemsnoop = {
 	.name = "kmemsnoop",
+	.formats = "text json",
 	.desc = "per-process kernel memory (allocs, frees, current, peak) and leak/churn/fragmentation/burst "
 		"anomalies [-- CMD]",
 	.common = "event cpus pids cgroups mmap-pages watermark interval exit-N call-graph kernel-callchain user-callchain line "

@@ -106,10 +106,6 @@ static int mt_init(struct session *s)
 
 	if (ret)
 		return ret;
-	if (strcmp(s->env->format, "text") && strcmp(s->env->format, "json")) {
-		usage_error("multi-trace: --format %s is not supported here (text, json)", s->env->format);
-		return EXIT_USAGE;
-	}
 	mt.nr = s->nr_evsels;
 	mt.lat = calloc((size_t)mt.nr * (size_t)mt.nr, sizeof(*mt.lat));
 	mt.unpaired = calloc((size_t)mt.nr, sizeof(*mt.unpaired));
@@ -324,6 +320,7 @@ static void mt_exit(struct session *s)
 
 static struct profiler multi_trace = {
 	.name = "multi-trace",
+	.formats = "text json",
 	.desc = "latency from a start event to the end event with the same key: p50/p99/max, slow pairs",
 	.common = "event cpus pids tids cgroups mmap-pages watermark order interval exit-N than "
 		  "call-graph kernel-callchain user-callchain line output format key max-live verbose",
