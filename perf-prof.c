@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "perf-prof.h"
 #include "lib/session.h"
@@ -339,6 +340,9 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* Files and pipes get big writes; a terminal keeps seeing lines as they come. */
+	if (!isatty(fileno(env.out)))
+		setvbuf(env.out, NULL, _IOFBF, 1 << 18);
 	if (p->run)
 		ret = p->run(&env);
 	else
