@@ -32,7 +32,8 @@ static int skip_non_samples(struct ring *r, record_cb cb, void *ctx, uint64_t *t
 	int ret;
 
 	while ((h = ring_peek(r))) {
-		if (h->type == PERF_RECORD_SAMPLE) {
+		/* Too short to hold our fixed prefix: hand it on like a non-sample. */
+		if (h->type == PERF_RECORD_SAMPLE && h->size >= SAMPLE_TIME_OFFSET + 8) {
 			*time = sample_time_of(h);
 			return 0;
 		}

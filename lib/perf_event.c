@@ -29,7 +29,7 @@ void pe_tp_attr(struct perf_event_attr *attr, const struct pe_tp_opts *o)
 	attr->use_clockid = 1;
 	attr->clockid = CLOCK_MONOTONIC;
 	attr->watermark = 1;
-	attr->wakeup_watermark = (uint32_t)o->wakeup_bytes;
+	attr->wakeup_watermark = o->wakeup_bytes;
 	attr->comm = o->track_comm;
 	/*
 	 * The kernel writes PERF_RECORD_LOST only before the next record that

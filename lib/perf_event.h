@@ -12,7 +12,7 @@ struct pe_tp_opts {
 	bool kernel_callchain;
 	bool user_callchain;
 	int max_stack;        /* 0: kernel default */
-	int wakeup_bytes;     /* watermark in bytes */
+	uint32_t wakeup_bytes; /* watermark in bytes */
 	bool track_comm;      /* PERF_RECORD_COMM on this event */
 	bool track_maps;      /* PERF_RECORD_MMAP2 (executable maps), FORK and EXIT on this event */
 };

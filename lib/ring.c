@@ -7,6 +7,14 @@
 
 #include "lib/ring.h"
 
+/* A record is at most 64 KiB (16-bit size): one buffer fits any that wraps. */
+static int alloc_scratch(struct ring *r)
+{
+	r->scratch_len = 65536;
+	r->scratch = malloc(r->scratch_len);
+	return r->scratch ? 0 : -ENOMEM;
+}
+
 int ring_mmap(struct ring *r, int fd, int cpu, int pages)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -23,7 +31,7 @@ int ring_mmap(struct ring *r, int fd, int cpu, int pages)
 	r->data = (char *)base + page;
 	r->mask = page * (size_t)pages - 1;
 	r->map_len = len;
-	return 0;
+	return alloc_scratch(r);
 }
 
 int ring_init_mem(struct ring *r, void *meta_and_data, size_t size, int cpu)
@@ -38,7 +46,7 @@ int ring_init_mem(struct ring *r, void *meta_and_data, size_t size, int cpu)
 	r->meta = meta_and_data;
 	r->data = (char *)meta_and_data + page;
 	r->mask = size - 1;
-	return 0;
+	return alloc_scratch(r);
 }
 
 void ring_unmap(struct ring *r)
@@ -69,16 +77,14 @@ const struct perf_event_header *ring_peek(struct ring *r)
 	h = (const void *)(r->data + off);
 	/* The 8-byte header itself never straddles the end: records are 8-aligned. */
 	size = h->size;
+	if (size < sizeof(*h) || (size & 7) || size > r->head - r->pos) {
+		/* Never from a sane kernel; do not spin on it or read past it. */
+		r->corrupt++;
+		r->pos = r->head;
+		return NULL;
+	}
 	if (off + size <= r->mask + 1)
 		return h;
-	if (r->scratch_len < size) {
-		char *s = realloc(r->scratch, 65536);
-
-		if (!s)
-			return NULL;
-		r->scratch = s;
-		r->scratch_len = 65536;
-	}
 	first = r->mask + 1 - off;
 	memcpy(r->scratch, r->data + off, first);
 	memcpy(r->scratch + first, r->data, size - first);

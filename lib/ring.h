@@ -23,8 +23,10 @@ struct ring {
 	uint64_t pos;      /* next record to read */
 	char *scratch;     /* for records that wrap */
 	size_t scratch_len;
-	uint64_t lost;          /* lost records reported by the kernel, total */
-	uint64_t lost_reported; /* part of `lost` already printed */
+	uint64_t stream_lost;   /* sum of PERF_RECORD_LOST(_SAMPLES) read from the ring */
+	uint64_t kernel_lost;   /* the kernel's own count (PERF_FORMAT_LOST), when read */
+	uint64_t lost_reported; /* part of ring_lost() already printed */
+	uint64_t corrupt;       /* records with an impossible size: the rest of the round was skipped */
 };
 
 /* Map `pages` data pages (power of two) for fd. 0 or -errno. */
@@ -32,6 +34,15 @@ int ring_mmap(struct ring *r, int fd, int cpu, int pages);
 /* A ring over caller memory (tests): meta page + data of `size` bytes. */
 int ring_init_mem(struct ring *r, void *meta_and_data, size_t size, int cpu);
 void ring_unmap(struct ring *r);
+
+/*
+ * Records lost in this ring. The kernel's count already includes drops whose
+ * LOST record is still unread, so the two are not added: the larger wins.
+ */
+static inline uint64_t ring_lost(const struct ring *r)
+{
+	return r->stream_lost > r->kernel_lost ? r->stream_lost : r->kernel_lost;
+}
 
 /* Snapshot the kernel's head; records up to it may be read. */
 void ring_begin(struct ring *r);

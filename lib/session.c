@@ -420,6 +420,16 @@ static int open_evsel_fd(struct session *s, struct evsel *ev, struct perf_event_
 	return 0;
 }
 
+/* --watermark PCT of the ring, in bytes; 64-bit so huge -m values cannot wrap. */
+static uint32_t wakeup_bytes(uint64_t ring_bytes, int pct)
+{
+	uint64_t b = ring_bytes * (uint64_t)pct / 100;
+
+	if (b < 1)
+		b = 1;
+	return b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+}
+
 static int open_events(struct session *s)
 {
 	struct engine *e = s->engine;
@@ -444,13 +454,11 @@ static int open_events(struct session *s)
 			.kernel_callchain = env->kernel_callchain || !env->user_callchain,
 			.user_callchain = env->user_callchain,
 			.max_stack = ev->spec->max_stack,
-			.wakeup_bytes = (int)(page * env->mmap_pages * env->watermark / 100),
+			.wakeup_bytes = wakeup_bytes((uint64_t)page * (uint64_t)env->mmap_pages, env->watermark),
 			.track_comm = i == 0,
 			.track_maps = i == 0 && e->usyms,
 		};
 
-		if (o.wakeup_bytes < 1)
-			o.wakeup_bytes = 1;
 		pe_tp_attr(&attr, &o);
 		e->sample_types[i] = attr.sample_type;
 		pr_verbose(1, "open %s (id %d)%s%s%s on %d CPUs x %d tasks\n", evsel_name(ev), ev->tp_id,
@@ -496,7 +504,16 @@ static int start_child(struct engine *e, char **argv)
 	if (e->child == 0) {
 		char c;
 
+		sigset_t none;
+
 		close(go[1]);
+		/* The workload gets the signal state it would have had without us. */
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* Wait until the events are enabled, so the start is seen. */
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
@@ -604,8 +621,13 @@ static int on_record(void *ctx, struct ring *r, const struct perf_event_header *
 	case PERF_RECORD_SAMPLE:
 		return on_sample(ctx, r, h);
 	case PERF_RECORD_LOST:
+		if (h->size >= sizeof(struct lost_record))
+			r->stream_lost += ((const struct lost_record *)h)->lost;
+		return 0;
 	case PERF_RECORD_LOST_SAMPLES:
-		r->lost += ((const struct lost_record *)h)->lost;
+		/* { header; u64 lost; sample_id } - no id word first, unlike PERF_RECORD_LOST. */
+		if (h->size >= sizeof(*h) + sizeof(uint64_t))
+			r->stream_lost += *(const uint64_t *)(h + 1);
 		return 0;
 	case PERF_RECORD_COMM: {
 		const struct comm_record *c = (const void *)h;
@@ -660,8 +682,7 @@ static void sync_kernel_lost(struct engine *e)
 			per_ring[e->fd_cpu[i]] += lost;
 	}
 	for (int c = 0; have && c < e->nr_cpus; c++)
-		if (per_ring[c] > e->rings[c].lost)
-			e->rings[c].lost = per_ring[c];
+		e->rings[c].kernel_lost = per_ring[c];
 }
 
 /* JSON and pprof reports stay machine-readable: notes such as LOST go to stderr there. */
@@ -678,12 +699,13 @@ void session_report_lost(struct session *s)
 	sync_kernel_lost(e);
 	for (int c = 0; c < e->nr_cpus; c++) {
 		struct ring *r = &e->rings[c];
+		uint64_t lost = ring_lost(r);
 
-		if (r->lost > r->lost_reported) {
+		if (lost > r->lost_reported) {
 			fprintf(f, "LOST %llu events on CPU %d (ring full; try -m %d or --watermark)\n",
-				(unsigned long long)(r->lost - r->lost_reported), r->cpu,
+				(unsigned long long)(lost - r->lost_reported), r->cpu,
 				s->env->mmap_pages * 4 > 256 ? s->env->mmap_pages * 4 : 256);
-			r->lost_reported = r->lost;
+			r->lost_reported = lost;
 		}
 	}
 	fflush(f);
@@ -694,7 +716,7 @@ uint64_t session_lost_total(const struct session *s)
 	uint64_t n = 0;
 
 	for (int c = 0; c < s->engine->nr_cpus; c++)
-		n += s->engine->rings[c].lost;
+		n += ring_lost(&s->engine->rings[c]);
 	return n;
 }
 
@@ -704,6 +726,46 @@ static void check_child(struct engine *e)
 
 	if (e->child > 0 && waitpid(e->child, &status, WNOHANG) == e->child) {
 		e->child = 0;
+		e->stop = true;
+	}
+}
+
+/* A watched task (-p/-t) is gone once /proc no longer has it or it is a zombie. */
+static bool task_alive(int tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/*
+ * The kernel signals EPOLLHUP on an event whose task exited, on every
+ * epoll_wait: take that ring's fd out (its other events are still read
+ * every round) and end the run when no watched task is left.
+ */
+static void ring_hung_up(struct engine *e, int ring)
+{
+	bool any = false;
+
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->rings[ring].fd, NULL);
+	if (e->tasks[0] <= 0 || e->stop)
+		return;
+	for (int t = 0; t < e->nr_tasks && !any; t++)
+		any = task_alive(e->tasks[t]);
+	if (!any) {
+		pr_verbose(1, "every watched task has exited\n");
 		e->stop = true;
 	}
 }
@@ -725,13 +787,23 @@ static void run_loop(struct session *s)
 			if (left < timeout)
 				timeout = left;
 		}
-		epoll_wait(e->epfd, evs, 64, timeout);
+		int n = epoll_wait(e->epfd, evs, 64, timeout);
+
+		for (int i = 0; i < n; i++)
+			if (evs[i].events & (EPOLLHUP | EPOLLERR))
+				ring_hung_up(e, (int)evs[i].data.u32);
 		read_round(s, false);
 		if (interval && mono_now_ns() >= next && !e->stop) {
+			uint64_t now;
+
 			if (s->prof->interval)
 				s->prof->interval(s);
 			session_report_lost(s);
+			/* A slow report must not be followed by a burst of near-empty ones. */
 			next += interval;
+			now = mono_now_ns();
+			if (next <= now)
+				next = now + interval;
 		}
 		if (child_exited)
 			check_child(e);
@@ -854,8 +926,14 @@ static void teardown(struct session *s)
 	struct engine *e = s->engine;
 
 	if (e->child > 0) {
+		/* Ask politely, then insist: a workload ignoring SIGTERM must not hang us. */
 		kill(e->child, SIGTERM);
-		waitpid(e->child, NULL, 0);
+		for (int i = 0; i < 200 && waitpid(e->child, NULL, WNOHANG) == 0; i++)
+			usleep(10000);
+		if (waitpid(e->child, NULL, WNOHANG) == 0) {
+			kill(e->child, SIGKILL);
+			waitpid(e->child, NULL, 0);
+		}
 	}
 	if (e->child_go >= 0)
 		close(e->child_go);

@@ -1,6 +1,7 @@
 """Foundation: list, trace, --order, counts against perf stat, lost records, bad input."""
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -175,3 +176,30 @@ def test_bad_input_exit_2_one_line(args, culprit):
     assert lines[0].startswith("perf-prof: ")
     assert culprit in lines[0]
     assert r.stdout == ""
+
+
+def test_run_ends_when_the_watched_process_exits():
+    """-p on a process that exits: perf-prof ends by itself, promptly, without spinning."""
+    target = subprocess.Popen(["sleep", "1"])
+    t0 = time.monotonic()
+    r = perf_prof("trace", "-e", "kmem:kmalloc", "-p", str(target.pid), "-o", "/dev/null", timeout=20)
+    target.wait()
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - t0 < 5
+
+
+def test_workload_keeps_default_signal_handling():
+    r = perf_prof("trace", "-e", "kmem:kfree", "-o", "/dev/null", "--",
+                  "sh", "-c", "grep SigIgn /proc/self/status")
+    assert r.returncode == 0, r.stderr
+    assert "SigIgn:\t0000000000000000" in r.stdout
+
+
+def test_long_function_filter_is_safe():
+    """Many call_site==FUNCTION compares grow the kernel filter text: no overflow, no crash."""
+    f = " || ".join(["call_site==alloc_pipe_info"] * 60)
+    r = perf_prof("trace", "-v", "-e", "kmem:kmalloc/%s/" % f, "-N", "5", "--",
+                  LOADGEN, "--mode", "pipe", "--duration", "5")
+    assert r.returncode == 0, r.stderr
+    assert "call_site.function == alloc_pipe_info" in r.stderr
+    assert len(re.findall(r"call_site=alloc_pipe_info\+", r.stdout)) == 5

@@ -295,6 +295,28 @@ static void test_order_stop_early_keeps_rest(void **state)
 	free(c);
 }
 
+/* A record with an impossible size (0) must not make the reader spin or read past it. */
+static void test_corrupt_size_skips_the_round(void **state)
+{
+	struct fake_ring f;
+	struct ring *rp = &f.ring;
+	struct collected *c = calloc(1, sizeof(*c));
+	struct perf_event_header bad = { .type = PERF_RECORD_SAMPLE, .size = 0 };
+
+	(void)state;
+	fake_init(&f, 0);
+	put_sample(&f, 1, 10, 0);
+	put(&f, &bad, sizeof(bad));
+	put_sample(&f, 1, 20, 0);
+	publish(&f);
+	assert_int_equal(unordered_round(&rp, 1, collect, c), 0);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(f.ring.corrupt, 1);
+	assert_int_equal(f.ring.meta->data_tail, f.write);
+	fake_free(&f);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_order_horizon_and_idle_ring),
 		cmocka_unit_test(test_order_counts_late_samples),
 		cmocka_unit_test(test_order_stop_early_keeps_rest),
+		cmocka_unit_test(test_corrupt_size_skips_the_round),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
