@@ -1072,6 +1072,30 @@ static int user_attach(struct memleak_bpf *skel, struct bpf_link **links, int pi
 	return 0;
 }
 
+/*
+ * A -p process has exited once it is a zombie: its parent may reap it
+ * much later, and it cannot malloc any more.
+ */
+static bool user_pid_done(uint32_t tgid)
+{
+	char path[40], buf[256], *rp;
+	FILE *f;
+	size_t n;
+
+	if (proc_gone(tgid))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold ')' itself, the last one ends it. */
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
 /* Still something to watch: the child, or any -p process. */
 static bool user_targets_alive(int *exit_code)
 {
@@ -1080,7 +1104,7 @@ static bool user_targets_alive(int *exit_code)
 	if (ks.child)
 		return memleak_child_poll(ks.child, NULL, exit_code);
 	for (int i = 0; i < ks.nr_watch_pids; i++)
-		alive |= !proc_gone((uint32_t)ks.watch_pids[i]);
+		alive |= !user_pid_done((uint32_t)ks.watch_pids[i]);
 	return alive;
 }
 
@@ -1088,7 +1112,7 @@ static void user_mark_exited(void)
 {
 	for (int b = 0; b < PROC_BUCKETS; b++)
 		for (struct proc *p = ks.buckets[b]; p; p = p->next)
-			if (!p->exited && proc_gone(p->tgid))
+			if (!p->exited && user_pid_done(p->tgid))
 				p->exited = true;
 }
 
