@@ -31,6 +31,14 @@ __u64 lost_events;
  */
 const volatile bool emit_events = false;
 
+/* Events mode: the block each thread last freed, to spot free()'s own munmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);       /* tid */
+	__type(value, __u64);     /* freed address */
+} freeing SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096 * 16);  /* resized by the consumer before load */
@@ -195,12 +203,26 @@ int BPF_KRETPROBE(realloc_exit, void *ret)
 SEC("uprobe")
 int BPF_KPROBE(free_enter, void *ptr)
 {
+	if (emit_events && ptr) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 p = (__u64)ptr;
+
+		bpf_map_update_elem(&freeing, &tid, &p, BPF_ANY);
+	}
 	return release((__u64)ptr);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mmap_enter, void *addr, size_t len)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	/*
+	 * Events mode counts each block once: an mmap made by malloc for a large
+	 * block is part of that malloc (this thread is between its entry and return).
+	 */
+	if (emit_events && bpf_map_lookup_elem(&sizes, &tid))
+		return 0;
 	return enter(&mmap_sizes, len);
 }
 
@@ -212,7 +234,17 @@ int BPF_KRETPROBE(mmap_exit, void *ret)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(munmap_enter, void *addr)
+int BPF_KPROBE(munmap_enter, void *addr, size_t len)
 {
+	if (emit_events) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 *p = bpf_map_lookup_elem(&freeing, &tid), a = (__u64)addr;
+
+		/* free() of a large block unmaps the range around it: already a free. */
+		if (p && *p > a && *p < a + len) {
+			bpf_map_delete_elem(&freeing, &tid);
+			return 0;
+		}
+	}
 	return release((__u64)addr);
 }
