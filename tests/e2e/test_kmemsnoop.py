@@ -242,6 +242,20 @@ def test_user_command_counts_known_allocations():
     assert "leak" not in kinds(reports), [o["anomalies"] for o in reports]
 
 
+def test_user_large_blocks_counted_once():
+    # glibc serves a 1 MB malloc with mmap (and its free with munmap): one block each, not two.
+    r = user_run(["-i", "2000", "--format", "json", "--", UMALLOC_LEAK, "-w", "0", "3", str(1 << 20)])
+    last = json_reports(r.stdout)[-1]
+    assert 3 << 20 <= last["current_bytes"] < (3 << 20) + (64 << 10), last
+    assert last["alloc_sizes"].count(1 << 20) == 3, last["alloc_sizes"]
+    assert not [s for s in last["alloc_sizes"] if s > 1 << 20], last["alloc_sizes"]
+    # 100 scratch blocks of 256 KB, each freed (munmap inside free): every free pairs with its malloc.
+    r = user_run(["-i", "5000", "--", ULEAK, "100", str(256 << 10), "1"])
+    stats = re.findall(r"^allocs (\d+), frees (\d+), current", r.stdout, re.M)
+    assert stats and int(stats[-1][1]) >= 95, r.stdout
+    assert "frees without a seen alloc" not in r.stdout, r.stdout
+
+
 def test_user_steady_leak_is_an_anomaly():
     r = user_run(["-i", "250", "--leak-samples", "4", "--", ULEAK, "400", "1024", "4"])
     heads = re.findall(r"^============ memory report: uleak \(tgid (\d+)(, exited)?\) ============$", r.stdout, re.M)
