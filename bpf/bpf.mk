@@ -32,6 +32,8 @@ $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 # Each view's user half includes its skeleton.
 $(foreach p,$(BPF_PROGS),$(eval profilers/$(p).o: $(BPF_OUT)/$(p).skel.h))
 profilers/mem_watcher.o: $(BPF_SKELS)
+# kmemsnoop --user reads the memleak uprobes' event ring buffer.
+profilers/kmemsnoop.o: $(BPF_OUT)/memleak.skel.h
 bpf/bpfview.o: bpf/bpfview.c bpf/bpfview.h
 
 # Helper programs of the BPF view tests (debug info on: memleak resolves file:line).

@@ -72,6 +72,21 @@ int paf_main(struct env *env, const struct bv_view_opts *o);
 int pr_main(struct env *env, const struct bv_view_opts *o);
 int memleak_main(struct env *env, const struct bv_view_opts *o);
 
+/*
+ * memleak's uprobe plumbing, shared with kmemsnoop --user: the C library a
+ * process maps, the MEMLEAK_NR_PROBES uprobes on it (links NULL = into the
+ * skeleton), a command started stopped at its exec (its pid, or -errno),
+ * and serving that child's ptrace stops (false once it is gone).
+ */
+#define MEMLEAK_NR_PROBES 10
+struct memleak_bpf;
+struct bpf_link;
+struct usyms;
+int memleak_find_libc(int pid, char *out, size_t len);
+int memleak_attach(struct memleak_bpf *skel, int pid, const char *libc, struct bpf_link **links);
+int memleak_start_command(char **argv);
+bool memleak_child_poll(int pid, struct usyms *us, int *exit_code);
+
 /* Offset of a per-CPU variable in vmlinux BTF's .data..percpu; 0 or -errno. */
 int bv_percpu_var_offset(const char *name, long long *off);
 /* this_cpu_off - runqueues in the per-CPU area (0 when unknown): see bpf/pcpu.bpf.h. */

@@ -110,4 +110,17 @@ struct bv_combined {
 	__u64 nr_allocs;
 };
 
+/* memleak with events on (kmemsnoop --user): one malloc/free, in call order per thread. */
+enum { BV_UEV_ALLOC = 1, BV_UEV_FREE = 2 };
+
+struct bv_uevent {
+	__u64 time_ns;          /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 addr;
+	__u64 size;             /* 0 for a free */
+	__u32 pid;              /* tgid */
+	__u32 tid;
+	__u32 op;               /* BV_UEV_* */
+	__u32 pad;
+};
+
 #endif

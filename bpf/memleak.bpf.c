@@ -21,6 +21,28 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Allocations not taken because a map was full; reported, never silent. */
 __u64 dropped;
+/* Events lost because the ring buffer was full (events mode). */
+__u64 lost_events;
+
+/*
+ * Events mode (kmemsnoop --user): every malloc/free goes to user space
+ * through `events` and the per-address and per-stack maps stay unused, so
+ * the consumer keeps the only live table. Set before load.
+ */
+const volatile bool emit_events = false;
+
+/* Events mode: the block each thread last freed, to spot free()'s own munmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);       /* tid */
+	__type(value, __u64);     /* freed address */
+} freeing SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096 * 16);  /* resized by the consumer before load */
+} events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -58,6 +80,26 @@ struct {
 	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
 } stack_traces SEC(".maps");
 
+static __always_inline int emit(__u32 op, __u64 addr, __u64 size)
+{
+	struct bv_uevent *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!ev) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return 0;
+	}
+	ev->time_ns = bpf_ktime_get_ns();
+	ev->addr = addr;
+	ev->size = size;
+	ev->pid = (__u32)(id >> 32);
+	ev->tid = (__u32)id;
+	ev->op = op;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
 static __always_inline int enter(void *size_map, __u64 size)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -79,6 +121,8 @@ static __always_inline int leave(struct pt_regs *ctx, void *size_map, __u64 addr
 	bpf_map_delete_elem(size_map, &tid);
 	if (!addr)
 		return 0;
+	if (emit_events)
+		return emit(BV_UEV_ALLOC, addr, a.size);
 	a.time_ns = bpf_ktime_get_ns();
 	a.stack_id = bpf_get_stackid(ctx, &stack_traces, BPF_F_USER_STACK);
 	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY)) {
@@ -101,9 +145,13 @@ static __always_inline int leave(struct pt_regs *ctx, void *size_map, __u64 addr
 
 static __always_inline int release(__u64 addr)
 {
-	struct bv_alloc *a = bpf_map_lookup_elem(&allocs, &addr);
+	struct bv_alloc *a;
 	struct bv_combined *c;
 
+	/* free(NULL) frees nothing. */
+	if (emit_events)
+		return addr ? emit(BV_UEV_FREE, addr, 0) : 0;
+	a = bpf_map_lookup_elem(&allocs, &addr);
 	if (!a)
 		return 0;
 	c = bpf_map_lookup_elem(&combined, &a->stack_id);
@@ -155,12 +203,26 @@ int BPF_KRETPROBE(realloc_exit, void *ret)
 SEC("uprobe")
 int BPF_KPROBE(free_enter, void *ptr)
 {
+	if (emit_events && ptr) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 p = (__u64)ptr;
+
+		bpf_map_update_elem(&freeing, &tid, &p, BPF_ANY);
+	}
 	return release((__u64)ptr);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mmap_enter, void *addr, size_t len)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	/*
+	 * Events mode counts each block once: an mmap made by malloc for a large
+	 * block is part of that malloc (this thread is between its entry and return).
+	 */
+	if (emit_events && bpf_map_lookup_elem(&sizes, &tid))
+		return 0;
 	return enter(&mmap_sizes, len);
 }
 
@@ -172,7 +234,17 @@ int BPF_KRETPROBE(mmap_exit, void *ret)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(munmap_enter, void *addr)
+int BPF_KPROBE(munmap_enter, void *addr, size_t len)
 {
+	if (emit_events) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 *p = bpf_map_lookup_elem(&freeing, &tid), a = (__u64)addr;
+
+		/* free() of a large block unmaps the range around it: already a free. */
+		if (p && *p > a && *p < a + len) {
+			bpf_map_delete_elem(&freeing, &tid);
+			return 0;
+		}
+	}
 	return release((__u64)addr);
 }

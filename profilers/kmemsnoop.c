@@ -13,11 +13,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event-parse.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "perf-prof.h"
+#include "bpf/bpfview.h"
+#include "bpf/bpfview_shared.h"
 #include "expr/expr.h"
 #include "lib/anomaly.h"
 #include "lib/callchain.h"
@@ -29,6 +35,7 @@
 #include "lib/session.h"
 #include "lib/stack.h"
 #include "lib/units.h"
+#include "memleak.skel.h"
 
 #define PROC_BUCKETS 4096
 #define MAX_WATCH_PIDS 64
@@ -39,7 +46,7 @@
 enum {
 	OPT_COMM = 400, OPT_CACHE, OPT_PAGES, OPT_LEAK_SAMPLES, OPT_LEAK_MIN, OPT_LEAK_SLOPE, OPT_LEAK_RETAIN,
 	OPT_CHURN_LIFE, OPT_CHURN_RATE, OPT_CHURN_SCORE, OPT_FRAG_RATIO, OPT_FRAG_OBJS,
-	OPT_FRAG_SMALL, OPT_FRAG_SPREAD, OPT_BURST_K, OPT_BURST_MIN,
+	OPT_FRAG_SMALL, OPT_FRAG_SPREAD, OPT_BURST_K, OPT_BURST_MIN, OPT_USER,
 };
 
 /* One value per interval. */
@@ -107,6 +114,9 @@ static struct {
 	pid_t self, child;
 	uint64_t last_report;
 	uint64_t unmatched_frees, orphan_frees, untracked;
+	/* --user */
+	bool user;
+	uint64_t user_lost;
 	char start_names[512], end_names[512];
 } ks = {
 	.leak = { .samples = 10, .min_growth = 64 * 1024, .min_retain_pct = 5 },
@@ -136,6 +146,7 @@ static const struct prof_option kmemsnoop_opts[] = {
 	{ "frag-spread", OPT_FRAG_SPREAD, true, "N", "fragmentation: page order spread (default 3)" },
 	{ "burst-k", OPT_BURST_K, true, "K", "burst: standard deviations above the mean (default 3)" },
 	{ "burst-min", OPT_BURST_MIN, true, "N", "burst: allocs/s below which nothing is a burst (1000)" },
+	{ "user", OPT_USER, false, NULL, "user-space malloc/free of -p PID or -- CMD (BPF uprobes on libc)" },
 	{ NULL, 0, false, NULL, NULL },
 };
 
@@ -195,6 +206,7 @@ static int kmemsnoop_parse_opt(int key, const char *arg)
 		ks.comm = arg;
 		return 0;
 	case OPT_CACHE: ks.cache = true; return 0;
+	case OPT_USER: ks.user = true; return 0;
 	case OPT_PAGES: ks.pages = true; return 0;
 	case OPT_LEAK_SAMPLES:
 		if (parse_num("--leak-samples", arg, 2, SERIES_MAX - 1, &v))
@@ -269,7 +281,7 @@ static bool decide_watched(struct session *s, struct proc *p)
 		return true;
 	if (watched_pid(p->tgid))
 		return true;
-	if (!ks.child)
+	if (!ks.child && s)
 		ks.child = session_child_pid(s);
 	if (ks.child && p->tgid == (uint32_t)ks.child)
 		return true;
@@ -388,28 +400,28 @@ static uint32_t aux_of(struct evsel *ev, const struct sample *smp)
 	return 0;
 }
 
-static void on_alloc(struct session *s, struct evsel *ev, const struct sample *smp)
+/* The process an allocation at `time` is charged to; NULL when it is not watched. */
+static struct proc *alloc_owner(struct session *s, uint32_t tgid, uint64_t time)
 {
-	struct proc *p = proc_find(smp->pid);
-	struct live_rec r;
+	struct proc *p = proc_find(tgid);
 
 	if (!p)
-		p = proc_new(s, smp->pid, smp->time);
-	p->last_seen = smp->time;
-	if (!p->watched)
-		return;
-	r = (struct live_rec){
-		.key = evsel_key(ev, smp), .time = smp->time, .size = evsel_size(ev, smp),
-		.pid = smp->pid, .evsel = (uint16_t)ev->idx, .aux = aux_of(ev, smp),
-	};
-	if (ev->stack && smp->nr_ips)
-		r.stack = callchain_intern(ks.stacks, 0, smp->pid, smp->ips, smp->nr_ips);
+		p = proc_new(s, tgid, time);
+	p->last_seen = time;
+	return p->watched ? p : NULL;
+}
+
+/* Kernel and user allocations alike: r goes into the one live table. */
+static void track_alloc(struct proc *p, const struct live_rec *rec, uint32_t tid)
+{
+	struct live_rec r = *rec;
+
 	/* A replaced record is handed to on_drop() before the new one goes in. */
 	if (pair_start(&ks.live, &r)) {
 		ks.untracked++;
 		return;
 	}
-	p->pid = smp->tid;
+	p->pid = tid;
 	p->total_allocs++;
 	p->iv_allocs++;
 	p->iv_alloc_bytes += r.size;
@@ -421,15 +433,28 @@ static void on_alloc(struct session *s, struct evsel *ev, const struct sample *s
 	series_push(&p->alloc_sizes, r.size);
 }
 
-static void on_free(struct evsel *ev, const struct sample *smp)
+static void on_alloc(struct session *s, struct evsel *ev, const struct sample *smp)
 {
-	uint64_t key = evsel_key(ev, smp);
+	struct proc *p = alloc_owner(s, smp->pid, smp->time);
+	struct live_rec r;
+
+	if (!p)
+		return;
+	r = (struct live_rec){
+		.key = evsel_key(ev, smp), .time = smp->time, .size = evsel_size(ev, smp),
+		.pid = smp->pid, .evsel = (uint16_t)ev->idx, .aux = aux_of(ev, smp),
+	};
+	if (ev->stack && smp->nr_ips)
+		r.stack = callchain_intern(ks.stacks, 0, smp->pid, smp->ips, smp->nr_ips);
+	track_alloc(p, &r, smp->tid);
+}
+
+/* A free at `time` of the object at key, charged to the process that allocated it. */
+static void track_free(uint64_t key, uint64_t time)
+{
 	struct live_rec r;
 	struct proc *p;
 
-	/* kfree(NULL) frees nothing. */
-	if (!key)
-		return;
 	if (!pair_end(&ks.live, key, &r)) {
 		ks.unmatched_frees++;
 		return;
@@ -441,8 +466,17 @@ static void on_free(struct evsel *ev, const struct sample *smp)
 	}
 	p->total_frees++;
 	release(p, &r);
-	if (smp->time >= r.time && smp->time - r.time <= ks.churn_life_ns)
+	if (time >= r.time && time - r.time <= ks.churn_life_ns)
 		p->iv_short_bytes += r.size;
+}
+
+static void on_free(struct evsel *ev, const struct sample *smp)
+{
+	uint64_t key = evsel_key(ev, smp);
+
+	/* kfree(NULL) frees nothing. */
+	if (key)
+		track_free(key, smp->time);
 }
 
 /* A forked child starts with its parent's comm and may be gone before /proc is read. */
@@ -600,7 +634,8 @@ static void text_anomalies(FILE *f, const struct proc *p)
 			fprintf(f, "), top stack (%s live):\n", format_human_size(p->leak_stack_bytes, b, sizeof(b)));
 			report_stack_text(f, ks.stacks, p->leak_stack);
 		} else {
-			fprintf(f, "), no stack (add stack to the alloc events or use -g)\n");
+			fprintf(f, "), no stack (%s)\n", ks.user ? "--user records no stacks" :
+				"add stack to the alloc events or use -g");
 		}
 	}
 	if (p->is_churn)
@@ -711,11 +746,12 @@ static int by_current(const void *a, const void *b)
 	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
 }
 
-static void print_report(struct session *s, struct proc **procs, uint64_t n, uint64_t now)
+/* s is NULL for --user (no tracepoint session). */
+static void print_report(struct session *s, struct env *e, struct proc **procs, uint64_t n, uint64_t now)
 {
-	FILE *f = s->env->out;
-	bool json = !strcmp(s->env->format, "json");
-	uint64_t shown = n < (uint64_t)s->env->top ? n : (uint64_t)s->env->top;
+	FILE *f = e->out;
+	bool json = !strcmp(e->format, "json");
+	uint64_t shown = n < (uint64_t)e->top ? n : (uint64_t)e->top;
 	char ts[40];
 
 	format_wallclock(now, ts, sizeof(ts));
@@ -739,11 +775,14 @@ static void print_report(struct session *s, struct proc **procs, uint64_t n, uin
 	if (ks.live.nr_replaced || ks.live.nr_evicted)
 		fprintf(f, "%llu allocs replaced without a seen free, %llu evicted by --max-live\n",
 			(unsigned long long)ks.live.nr_replaced, (unsigned long long)ks.live.nr_evicted);
-	pairing_report_faults(s, f);
+	if (ks.user_lost)
+		fprintf(f, "%llu user allocs/frees lost (event buffer full)\n", (unsigned long long)ks.user_lost);
+	if (s)
+		pairing_report_faults(s, f);
 	fputc('\n', f);
 }
 
-static void report(struct session *s, bool final)
+static void report(struct session *s, struct env *e, bool final)
 {
 	uint64_t now = mono_now_ns(), n = 0;
 	struct proc **procs = malloc(sizeof(*procs) * (ks.nr_procs ? ks.nr_procs : 1));
@@ -769,8 +808,8 @@ static void report(struct session *s, bool final)
 	if (any_leak)
 		find_leak_stacks();
 	qsort(procs, n, sizeof(*procs), by_current);
-	print_report(s, procs, n, now);
-	fflush(s->env->out);
+	print_report(s, e, procs, n, now);
+	fflush(e->out);
 	free(procs);
 	/* Interval counters start again; exited processes have had their last report. */
 	for (int b = 0; b < PROC_BUCKETS; b++) {
@@ -788,7 +827,7 @@ static void report(struct session *s, bool final)
 
 static void kmemsnoop_interval(struct session *s)
 {
-	report(s, false);
+	report(s, s->env, false);
 }
 
 /* ---- setup ---- */
@@ -874,7 +913,7 @@ static int kmemsnoop_init(struct session *s)
 
 static void kmemsnoop_exit(struct session *s)
 {
-	report(s, true);
+	report(s, s->env, true);
 	pr_verbose(1, "kmemsnoop: %llu processes, %llu live records in a table of %llu, %u stacks\n",
 		   (unsigned long long)ks.nr_procs, (unsigned long long)ks.live.count,
 		   (unsigned long long)ks.live.mask + 1, stack_count(ks.stacks));
@@ -957,11 +996,248 @@ static void default_events(struct env *e)
 	e->nr_events = 2;
 }
 
+/* ---- --user: the C library's malloc/free through memleak's uprobes ---- */
+
+#define USER_RINGBUF (16u << 20)
+#define USER_TICK_MS 50
+
+static int user_event(void *ctx, void *data, size_t len)
+{
+	const struct bv_uevent *ev = data;
+	struct proc *p;
+
+	(void)ctx;
+	if (len < sizeof(*ev))
+		return 0;
+	if (ev->op == BV_UEV_FREE) {
+		track_free(ev->addr, ev->time_ns);
+		return 0;
+	}
+	p = alloc_owner(NULL, ev->pid, ev->time_ns);
+	if (p)
+		track_alloc(p, &(struct live_rec){ .key = ev->addr, .time = ev->time_ns, .size = ev->size,
+						   .pid = ev->pid }, ev->tid);
+	return 0;
+}
+
+static void user_free_state(void)
+{
+	for (int b = 0; b < PROC_BUCKETS; b++) {
+		struct proc *next;
+
+		for (struct proc *p = ks.buckets[b]; p; p = next) {
+			next = p->next;
+			free(p->hist);
+			free(p);
+		}
+		ks.buckets[b] = NULL;
+	}
+	pair_table_free(&ks.live);
+	stack_table_free(ks.stacks);
+}
+
+/* Options that only make sense for kernel events, refused with --user. */
+static int user_check_usage(struct env *e)
+{
+	if (e->nr_events || ks.cache || ks.pages || ks.comm) {
+		usage_error("kmemsnoop: --user traces malloc/free; -e, --cache, --pages and --comm are for kernel events");
+		return EXIT_USAGE;
+	}
+	if (!e->pids && !e->cmd_argv) {
+		usage_error("kmemsnoop: --user needs -p PID or -- CMD");
+		return EXIT_USAGE;
+	}
+	if (e->pids && e->cmd_argv) {
+		usage_error("kmemsnoop: --user takes either -p PID or -- CMD, not both");
+		return EXIT_USAGE;
+	}
+	if (strcmp(e->format, "text") && strcmp(e->format, "json")) {
+		usage_error("kmemsnoop: --format %s is not supported here (text, json)", e->format);
+		return EXIT_USAGE;
+	}
+	return take_pids(e);
+}
+
+static int user_attach(struct memleak_bpf *skel, struct bpf_link **links, int pid, const char *libc_of_pid)
+{
+	char libc[4200];
+
+	if (memleak_find_libc(libc_of_pid ? atoi(libc_of_pid) : pid, libc, sizeof(libc))) {
+		pr_err("kmemsnoop: process %d maps no C library (static binary?): nothing to probe", pid);
+		return EXIT_RUNTIME;
+	}
+	if (memleak_attach(skel, pid, libc, links))
+		return EXIT_RUNTIME;
+	pr_verbose(1, "kmemsnoop: uprobes on malloc/calloc/realloc/free/mmap/munmap of %s for pid %d\n", libc, pid);
+	return 0;
+}
+
+/*
+ * A -p process has exited once it is a zombie: its parent may reap it
+ * much later, and it cannot malloc any more.
+ */
+static bool user_pid_done(uint32_t tgid)
+{
+	char path[40], buf[256], *rp;
+	FILE *f;
+	size_t n;
+
+	if (proc_gone(tgid))
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold ')' itself, the last one ends it. */
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* Still something to watch: the child, or any -p process. */
+static bool user_targets_alive(int *exit_code)
+{
+	bool alive = false;
+
+	if (ks.child)
+		return memleak_child_poll(ks.child, NULL, exit_code);
+	for (int i = 0; i < ks.nr_watch_pids; i++)
+		alive |= !user_pid_done((uint32_t)ks.watch_pids[i]);
+	return alive;
+}
+
+static void user_mark_exited(void)
+{
+	for (int b = 0; b < PROC_BUCKETS; b++)
+		for (struct proc *p = ks.buckets[b]; p; p = p->next)
+			if (!p->exited && user_pid_done(p->tgid))
+				p->exited = true;
+}
+
+static int user_loop(struct env *e, struct memleak_bpf *skel, struct ring_buffer *rb)
+{
+	long reports = 0;
+	int exit_code = 0;
+
+	for (;;) {
+		bool alive, stop;
+		int n = ring_buffer__poll(rb, USER_TICK_MS);
+
+		if (n < 0 && n != -EINTR) {
+			pr_err("kmemsnoop: reading the event buffer: %s", strerror(-n));
+			return EXIT_RUNTIME;
+		}
+		alive = user_targets_alive(&exit_code);
+		stop = bv_stopping() || !alive;
+		if (stop)
+			break;
+		if (mono_now_ns() - ks.last_report >= (uint64_t)e->interval_ms * 1000000ULL) {
+			ks.user_lost = skel->bss->lost_events;
+			report(NULL, e, false);
+			if (e->exit_n && ++reports >= e->exit_n)
+				return EXIT_OK;
+		}
+	}
+	/* What the target did up to its exit is in the buffer: take it all, then the last report. */
+	ring_buffer__consume(rb);
+	ks.user_lost = skel->bss->lost_events;
+	user_mark_exited();
+	report(NULL, e, true);
+	return EXIT_OK;
+}
+
+static int user_run(struct env *e)
+{
+	struct bpf_link *links[MAX_WATCH_PIDS][MEMLEAK_NR_PROBES] = { 0 };
+	struct bv_run r = { 0 };
+	struct memleak_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	int ret, err;
+
+	if ((ret = user_check_usage(e)))
+		return ret;
+	if (!e->interval_ms)
+		e->interval_ms = 1000;
+	if ((ret = bv_start(&r, "kmemsnoop", e, 0)))
+		return ret;
+	ks.self = getpid();
+	ks.leak.interval_ns = (uint64_t)e->interval_ms * 1000000ULL;
+	ks.stacks = stack_table_new();
+	if (!ks.stacks || pair_table_init(&ks.live, (uint64_t)e->max_live, on_drop, NULL))
+		return EXIT_RUNTIME;
+	skel = memleak_bpf__open();
+	if (!skel) {
+		ret = bv_bpf_error("kmemsnoop", "opening the uprobe programs", -errno);
+		goto out;
+	}
+	skel->rodata->emit_events = true;
+	bpf_map__set_max_entries(skel->maps.events, USER_RINGBUF);
+	/* Only the ring buffer is used: keep the memleak tables minimal. */
+	bpf_map__set_max_entries(skel->maps.allocs, 1);
+	bpf_map__set_max_entries(skel->maps.combined, 1);
+	bpf_map__set_max_entries(skel->maps.stack_traces, 1);
+	if ((err = memleak_bpf__load(skel))) {
+		ret = bv_bpf_error("kmemsnoop", "loading the uprobe programs", err);
+		goto out;
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), user_event, NULL, NULL);
+	if (!rb) {
+		ret = bv_bpf_error("kmemsnoop", "opening the event buffer", -errno);
+		goto out;
+	}
+	if (e->cmd_argv) {
+		char self[16];
+
+		/* The child has our C library until its exec: probe the one it will map. */
+		snprintf(self, sizeof(self), "%d", ks.self);
+		ks.child = memleak_start_command(e->cmd_argv);
+		if (ks.child < 0) {
+			ks.child = 0;
+			ret = EXIT_RUNTIME;
+			goto out;
+		}
+		ret = user_attach(skel, links[0], ks.child, self);
+		if (ret) {
+			kill(ks.child, SIGKILL);
+			waitpid(ks.child, NULL, __WALL);
+			goto out;
+		}
+		proc_new(NULL, (uint32_t)ks.child, mono_now_ns());
+		ptrace(PTRACE_CONT, ks.child, NULL, NULL);
+	} else {
+		for (int i = 0; i < ks.nr_watch_pids; i++) {
+			if ((ret = user_attach(skel, links[i], ks.watch_pids[i], NULL)))
+				goto out;
+			if (!proc_find((uint32_t)ks.watch_pids[i]))
+				proc_new(NULL, (uint32_t)ks.watch_pids[i], mono_now_ns());
+		}
+	}
+	ks.last_report = mono_now_ns();
+	ret = user_loop(e, skel, rb);
+out:
+	if (ks.child && !proc_gone((uint32_t)ks.child)) {
+		kill(ks.child, SIGKILL);
+		waitpid(ks.child, NULL, __WALL);
+	}
+	ring_buffer__free(rb);
+	for (int i = 0; i < MAX_WATCH_PIDS; i++)
+		for (int j = 0; j < MEMLEAK_NR_PROBES; j++)
+			bpf_link__destroy(links[i][j]);
+	memleak_bpf__destroy(skel);
+	user_free_state();
+	return ret;
+}
+
 static struct profiler kmemsnoop;
 
 static int kmemsnoop_run(struct env *e)
 {
 	int ret;
+
+	if (ks.user)
+		return user_run(e);
 
 	if (e->nr_events && (ks.cache || ks.pages)) {
 		usage_error("kmemsnoop: --cache and --pages choose default events; they cannot be used with -e");

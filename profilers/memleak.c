@@ -93,7 +93,7 @@ static void report(struct memleak_bpf *skel, struct usyms *us, int pid, struct e
 }
 
 /* The C library the process maps (or ours for a command not started yet). */
-static int find_libc(int pid, char *out, size_t len)
+int memleak_find_libc(int pid, char *out, size_t len)
 {
 	char path[64], line[4400];
 	FILE *f;
@@ -134,6 +134,19 @@ static int attach_one(struct bpf_program *prog, int pid, const char *lib, const 
 
 static int attach_all(struct memleak_bpf *skel, int pid, const char *libc)
 {
+	int err = memleak_attach(skel, pid, libc, NULL);
+
+	if (!err)
+		pr_verbose(1, "memleak: uprobes on malloc/calloc/realloc/free/mmap/munmap of %s for pid %d\n", libc, pid);
+	return err;
+}
+
+/*
+ * links == NULL: into the skeleton's links (freed with it); else into
+ * links[MEMLEAK_NR_PROBES], for a caller probing several processes.
+ */
+int memleak_attach(struct memleak_bpf *skel, int pid, const char *libc, struct bpf_link **links)
+{
 	struct {
 		struct bpf_program *prog;
 		const char *func;
@@ -152,15 +165,16 @@ static int attach_all(struct memleak_bpf *skel, int pid, const char *libc)
 		{ skel->progs.munmap_enter, "munmap", false, &skel->links.munmap_enter },
 	};
 
+	_Static_assert(sizeof(probes) / sizeof(probes[0]) == MEMLEAK_NR_PROBES, "probe count");
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-		int err = attach_one(probes[i].prog, pid, libc, probes[i].func, probes[i].ret, probes[i].link);
+		int err = attach_one(probes[i].prog, pid, libc, probes[i].func, probes[i].ret,
+				     links ? &links[i] : probes[i].link);
 
 		if (err) {
 			pr_err("memleak: cannot attach a uprobe to %s in %s: %s", probes[i].func, libc, strerror(-err));
 			return err;
 		}
 	}
-	pr_verbose(1, "memleak: uprobes on malloc/calloc/realloc/free/mmap/munmap of %s for pid %d\n", libc, pid);
 	return 0;
 }
 
@@ -169,7 +183,7 @@ static int attach_all(struct memleak_bpf *skel, int pid, const char *libc)
  * before its first malloc; PTRACE_O_TRACEEXIT then stops it once more at
  * exit, while its maps still exist, to capture them for the symbolizer.
  */
-static int start_command(char **argv)
+int memleak_start_command(char **argv)
 {
 	int status;
 	pid_t pid = fork();
@@ -190,8 +204,8 @@ static int start_command(char **argv)
 	return pid;
 }
 
-/* Handle the child's stops; returns false once it is gone. */
-static bool child_poll(int pid, struct usyms *us, int *exit_code)
+/* Handle the child's stops; returns false once it is gone (us may be NULL). */
+bool memleak_child_poll(int pid, struct usyms *us, int *exit_code)
 {
 	int status;
 
@@ -207,7 +221,8 @@ static bool child_poll(int pid, struct usyms *us, int *exit_code)
 		if (!WIFSTOPPED(status))
 			continue;
 		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
-			usyms_capture(us, pid);  /* last chance: the mm is still there */
+			if (us)
+				usyms_capture(us, pid);  /* last chance: the mm is still there */
 			ptrace(PTRACE_CONT, pid, NULL, NULL);
 		} else {
 			int sig = WSTOPSIG(status);
@@ -244,12 +259,12 @@ int memleak_main(struct env *e, const struct bv_view_opts *o)
 			return EXIT_USAGE;
 		}
 		pid = r.pids[0];
-		if (find_libc(pid, libc, sizeof(libc))) {
+		if (memleak_find_libc(pid, libc, sizeof(libc))) {
 			pr_err("memleak: process %d maps no C library (static binary?): nothing to probe", pid);
 			return EXIT_RUNTIME;
 		}
 	} else if (e->cmd_argv) {
-		if (find_libc(getpid(), libc, sizeof(libc))) {
+		if (memleak_find_libc(getpid(), libc, sizeof(libc))) {
 			pr_err("memleak: cannot find the C library");
 			return EXIT_RUNTIME;
 		}
@@ -266,7 +281,7 @@ int memleak_main(struct env *e, const struct bv_view_opts *o)
 		return bv_bpf_error(r.name, "loading the uprobe programs", err);
 	}
 	if (e->cmd_argv) {
-		pid = start_command(e->cmd_argv);
+		pid = memleak_start_command(e->cmd_argv);
 		if (pid < 0) {
 			ret = EXIT_RUNTIME;
 			goto out;
@@ -288,7 +303,7 @@ int memleak_main(struct env *e, const struct bv_view_opts *o)
 		bool more = bv_wait(&r), alive;
 
 		since_report += TICK_MS;
-		alive = child ? child_poll(pid, us, &exit_code) : bv_pid_alive(pid);
+		alive = child ? memleak_child_poll(pid, us, &exit_code) : bv_pid_alive(pid);
 		if (alive && !child)
 			usyms_capture(us, pid);
 		if (!alive || !more) {

@@ -211,3 +211,90 @@ def test_user_events_override_defaults():
     assert stats and int(stats[-1][0]) >= 4000
     # A churning process frees what it allocates.
     assert int(stats[-1][1]) >= int(stats[-1][0]) * 9 // 10, stats[-1]
+
+
+# ---- --user: the C library's malloc/free through the memleak uprobes ----
+
+UMALLOC_LEAK = os.path.join(ROOT, "tests", "helpers", "umalloc_leak")
+ULEAK = os.path.join(HELPERS, "uleak")
+
+
+def user_run(args, timeout=60):
+    r = subprocess.run([PERF_PROF, "kmemsnoop", "--user", *args], capture_output=True, text=True,
+                       timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_user_command_counts_known_allocations():
+    # 3000 mallocs of 700 bytes, never freed; the run ends when the command does.
+    r = user_run(["-i", "200", "--format", "json", "--", UMALLOC_LEAK, "-w", "1", "3000", "700"])
+    reports = json_reports(r.stdout)
+    assert reports and {o["comm"] for o in reports} == {"umalloc_leak"}, r.stdout[-2000:]
+    assert len({o["tgid"] for o in reports}) == 1
+    last = reports[-1]
+    assert last["exited"], last
+    assert last["total_allocs"] >= 3000, last
+    assert last["current_bytes"] >= 3000 * 700, last
+    assert last["live_objects"] >= 3000 and last["peak_bytes"] >= last["current_bytes"]
+    assert 700 in last["alloc_sizes"]
+    # Allocated all at once and then idle: not a steady leak.
+    assert "leak" not in kinds(reports), [o["anomalies"] for o in reports]
+
+
+def test_user_large_blocks_counted_once():
+    # glibc serves a 1 MB malloc with mmap (and its free with munmap): one block each, not two.
+    r = user_run(["-i", "2000", "--format", "json", "--", UMALLOC_LEAK, "-w", "0", "3", str(1 << 20)])
+    last = json_reports(r.stdout)[-1]
+    assert 3 << 20 <= last["current_bytes"] < (3 << 20) + (64 << 10), last
+    assert last["alloc_sizes"].count(1 << 20) == 3, last["alloc_sizes"]
+    assert not [s for s in last["alloc_sizes"] if s > 1 << 20], last["alloc_sizes"]
+    # 100 scratch blocks of 256 KB, each freed (munmap inside free): every free pairs with its malloc.
+    r = user_run(["-i", "5000", "--", ULEAK, "100", str(256 << 10), "1"])
+    stats = re.findall(r"^allocs (\d+), frees (\d+), current", r.stdout, re.M)
+    assert stats and int(stats[-1][1]) >= 95, r.stdout
+    assert "frees without a seen alloc" not in r.stdout, r.stdout
+
+
+def test_user_steady_leak_is_an_anomaly():
+    r = user_run(["-i", "250", "--leak-samples", "4", "--", ULEAK, "400", "1024", "4"])
+    heads = re.findall(r"^============ memory report: uleak \(tgid (\d+)(, exited)?\) ============$", r.stdout, re.M)
+    assert len(heads) >= 8, r.stdout[-2000:]
+    stats = re.findall(rf"^allocs (\d+), frees (\d+), current ({SIZE}), peak ({SIZE}), churn (\d+)$", r.stdout, re.M)
+    allocs, frees = int(stats[-1][0]), int(stats[-1][1])
+    # ~300 kept objects/s plus one scratch buffer per tick, which is freed.
+    assert allocs >= 1000 and frees >= 200 and allocs - frees >= 800, stats[-1]
+    assert re.search(r"^ANOMALY leak: current grew in [34] of the last 4 samples \(\+" + SIZE, r.stdout, re.M), \
+        r.stdout[-2000:]
+
+
+def test_user_pid_list():
+    a = subprocess.Popen([ULEAK, "300", "512", "3"], stdout=subprocess.DEVNULL)
+    b = subprocess.Popen([ULEAK, "300", "2048", "3"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        r = user_run(["-p", f"{a.pid},{b.pid}", "-i", "300", "--format", "json", "--top", "10"])
+    finally:
+        stop([a, b])
+    reports = json_reports(r.stdout)
+    last = {o["tgid"]: o for o in reports}
+    assert set(last) == {a.pid, b.pid}, set(last)
+    for pid, size in ((a.pid, 512), (b.pid, 2048)):
+        o = last[pid]
+        assert o["exited"] and o["total_frees"] > 0, o
+        assert o["current_bytes"] >= 300 * size, o
+        assert set(o["alloc_sizes"]) == {size}, o["alloc_sizes"]
+
+
+def test_user_bad_input():
+    cases = [
+        ([], "-p PID or -- CMD"),
+        (["--cache", "--", "true"], "--cache"),
+        (["-p", "1", "--", "true"], "not both"),
+        (["-p", "999999999"], "999999999"),
+    ]
+    for args, word in cases:
+        r = perf_prof("kmemsnoop", "--user", *args, "-N", "1", timeout=30)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("perf-prof: ") and word in lines[0], (args, r.stderr)
