@@ -609,9 +609,9 @@ static void on_maps_record(struct engine *e, const struct perf_event_header *h)
 		const struct task_record *t = (const void *)h;
 
 		if (h->type == PERF_RECORD_FORK && t->pid != t->ppid)
-			usyms_fork(e->usyms, (int)t->ppid, (int)t->pid);
+			usyms_fork(e->usyms, (int)t->ppid, (int)t->pid, t->time);
 		else if (h->type == PERF_RECORD_EXIT && t->pid == t->tid)
-			usyms_exit(e->usyms, (int)t->pid);
+			usyms_exit(e->usyms, (int)t->pid, t->time);
 	}
 }
 

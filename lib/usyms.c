@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/units.h"
 #include "lib/usyms.h"
 
 #define OBJ_BUCKETS 256
@@ -33,10 +34,14 @@ struct umap {
 	char *name;           /* "[vdso]", "//anon" ... for those */
 };
 
+/* How long an exited process keeps its maps for samples still in other rings. */
+#define EXIT_GRACE_NS 2000000000ULL
+
 struct uproc {
 	int pid;
 	bool exited, keep, on_exit_list;
-	unsigned exit_epoch;
+	uint64_t exit_ns;         /* when its EXIT record was read (CLOCK_MONOTONIC) */
+	uint64_t exit_time;       /* the EXIT record's own time */
 	struct umap *maps;
 	size_t nr, cap;
 	struct uproc *next;       /* hash chain */
@@ -58,7 +63,6 @@ struct usyms {
 	struct uobj *objs[OBJ_BUCKETS];
 	struct uproc *procs[PROC_BUCKETS];
 	struct uproc *exit_list;
-	unsigned epoch;
 	unsigned nr_procs;
 	struct ucache_ent cache[UCACHE_SIZE];
 };
@@ -352,11 +356,16 @@ int usyms_capture_all(struct usyms *u)
 }
 
 /* A pid seen again after its exit was recorded is a new process (pid reuse or fork). */
-static struct uproc *live_proc(struct usyms *u, int pid)
+/*
+ * The entry for a process that starts at `time`. An exited entry is a pid
+ * being reused only if it exited before that: records of one short-lived
+ * process may be read EXIT first (they come from different CPUs' rings).
+ */
+static struct uproc *live_proc(struct usyms *u, int pid, uint64_t time)
 {
 	struct uproc *p = get_proc(u, pid, true);
 
-	if (p && p->exited) {
+	if (p && p->exited && time > p->exit_time) {
 		p->exited = p->keep = false;
 		free_maps(p);
 	}
@@ -379,11 +388,11 @@ void usyms_mmap(struct usyms *u, int pid, uint64_t start, uint64_t len, uint64_t
 	add_map(p, &m);
 }
 
-void usyms_fork(struct usyms *u, int ppid, int pid)
+void usyms_fork(struct usyms *u, int ppid, int pid, uint64_t time)
 {
 	struct uproc *parent = get_proc(u, ppid, false), *child;
 
-	if (!parent || ppid == pid || !(child = live_proc(u, pid)))
+	if (!parent || ppid == pid || !(child = live_proc(u, pid, time)))
 		return;
 	/*
 	 * Without --order the child's own MMAP2 records (after an exec) may
@@ -403,14 +412,15 @@ void usyms_fork(struct usyms *u, int ppid, int pid)
 	}
 }
 
-void usyms_exit(struct usyms *u, int pid)
+void usyms_exit(struct usyms *u, int pid, uint64_t time)
 {
 	struct uproc *p = get_proc(u, pid, false);
 
 	if (!p || p->exited)
 		return;
 	p->exited = true;
-	p->exit_epoch = u->epoch;
+	p->exit_time = time;
+	p->exit_ns = mono_now_ns();
 	if (!p->on_exit_list) {
 		p->on_exit_list = true;
 		p->next_exit = u->exit_list;
@@ -437,13 +447,15 @@ void usyms_gc(struct usyms *u)
 
 	/*
 	 * A sample of the process may sit in another CPU's ring behind its
-	 * EXIT record; one more round reads it, so free one call later.
+	 * EXIT record, and rounds can come a millisecond apart under load:
+	 * maps are freed only after a grace time, not a number of rounds.
 	 */
-	u->epoch++;
+	uint64_t now = mono_now_ns();
+
 	while (*pp) {
 		struct uproc *p = *pp;
 
-		if (p->exited && !p->keep && u->epoch - p->exit_epoch < 2) {
+		if (p->exited && !p->keep && now - p->exit_ns < EXIT_GRACE_NS) {
 			pp = &p->next_exit;
 			continue;
 		}

@@ -46,9 +46,9 @@ int usyms_capture_all(struct usyms *u);
 void usyms_mmap(struct usyms *u, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
 		uint64_t dev, uint64_t ino, const char *path);
 /* A new process (not a thread): it starts with its parent's mappings. */
-void usyms_fork(struct usyms *u, int ppid, int pid);
+void usyms_fork(struct usyms *u, int ppid, int pid, uint64_t time);
 /* The process exited; its maps go at a later usyms_gc() unless kept. */
-void usyms_exit(struct usyms *u, int pid);
+void usyms_exit(struct usyms *u, int pid, uint64_t time);
 /* Something stored refers to pid's addresses: keep its maps after exit. */
 void usyms_keep(struct usyms *u, int pid);
 /* Free the maps of processes that exited before the previous call and are not kept. */
