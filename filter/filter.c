@@ -15,14 +15,14 @@
 #include "lib/session.h"
 
 /* Try a filter on a throw-away, disabled instance of the tracepoint. */
-static int kernel_accepts(int tp_id, const char *filter)
+static int kernel_accepts(int tp_id, int cpu, const char *filter)
 {
 	struct perf_event_attr attr;
 	struct pe_tp_opts o = { .tp_id = tp_id, .wakeup_bytes = 1 };
 	int fd, ret;
 
 	pe_tp_attr(&attr, &o);
-	fd = pe_open(&attr, -1, 0, -1, 0);
+	fd = pe_open(&attr, -1, cpu, -1, 0);
 	if (fd < 0)
 		return fd;
 	ret = pe_set_filter(fd, filter);
@@ -132,13 +132,12 @@ static int setup_one(struct session *s, struct evsel *ev)
 	char *kernel_text, *user_rewrite;
 	int kret;
 
-	(void)s;
 	kernel_text = rewrite_function_compares(ev->tp, sp->filter, FOR_KERNEL, bad, sizeof(bad));
 	if (bad[0]) {
 		usage_error("%s: '%s' in filter '%s' is no kernel symbol", ev->name, bad, sp->filter);
 		return EXIT_USAGE;
 	}
-	kret = kernel_accepts(ev->tp_id, kernel_text ? kernel_text : sp->filter);
+	kret = kernel_accepts(ev->tp_id, s->first_cpu, kernel_text ? kernel_text : sp->filter);
 	if (kret == 0) {
 		if (kernel_text) {
 			pr_verbose(1, "%s: filter '%s' given to the kernel as '%s'\n", ev->name, sp->filter, kernel_text);

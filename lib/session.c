@@ -1002,6 +1002,7 @@ int session_run(struct profiler *p, struct env *env)
 	if ((ret = setup_events(&s)) || (ret = setup_cpus(&e, env->cpus)) ||
 	    (ret = setup_targets(&e, env)))
 		goto out;
+	s.first_cpu = e.cpus[0];
 	if ((ret = filters_setup(&s)))
 		goto out;
 	if ((ret = setup_usyms(&s)))

@@ -52,6 +52,7 @@ struct session {
 	struct evsel *evsels;
 	int nr_evsels;
 	int nr_groups;          /* number of -e arguments */
+	int first_cpu;          /* a CPU being watched (for probing the kernel) */
 	void *priv;             /* the profiler's */
 	struct engine *engine;  /* private to lib/session.c */
 };

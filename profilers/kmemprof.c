@@ -37,6 +37,7 @@ struct kmemprof {
 	uint32_t stat_cap;
 	struct evsel_stat *ev;          /* by evsel idx */
 	struct topn top;
+	uint64_t untracked;             /* allocs not stored live (out of memory) */
 	char start_names[512], end_names[512];
 	uint64_t last_report;           /* CLOCK_MONOTONIC ns: start of the interval */
 };
@@ -125,11 +126,15 @@ static void kmemprof_sample(struct session *s, struct evsel *ev, const struct sa
 
 		st->bytes += size;
 		st->objs++;
-		st->live_bytes += size;
-		st->live_objs++;
 		es->bytes += size;
 		es->objs++;
-		pair_start(&kp.live, &r);
+		/* Live only once stored: out of memory must not leave a phantom live object. */
+		if (pair_start(&kp.live, &r)) {
+			kp.untracked++;
+			return;
+		}
+		st->live_bytes += size;
+		st->live_objs++;
 	} else {
 		struct live_rec r;
 
@@ -236,6 +241,8 @@ static void text_report(struct session *s)
 		if (evsel_is_start(&s->evsels[i]))
 			text_section(s, &s->evsels[i], SEC_LIVE);
 	pairing_report_faults(s, f);
+	if (kp.untracked)
+		fprintf(f, "%llu allocs not tracked as live (out of memory)\n", (unsigned long long)kp.untracked);
 	if (kp.live.nr_replaced || kp.live.nr_evicted)
 		fprintf(f, "%llu allocs replaced without a seen free, %llu evicted by --max-live\n",
 			(unsigned long long)kp.live.nr_replaced, (unsigned long long)kp.live.nr_evicted);
