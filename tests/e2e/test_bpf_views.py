@@ -294,6 +294,9 @@ def zoneinfo():
 
 
 def test_paf_zones_match_zoneinfo():
+    # Free pages move while paf runs (earlier tests release their memory): the value
+    # paf saw must lie between what /proc/zoneinfo says just before and just after.
+    before = zoneinfo()
     r = run(["paf", "-i", "200", "-N", "1", "--all-zones"])
     zi = zoneinfo()
     assert r.returncode == 0, r.stderr
@@ -303,7 +306,10 @@ def test_paf_zones_match_zoneinfo():
         z = zi[(node, name)]
         assert (int(mn), int(lo), int(hi)) == (z["min"], z["low"], z["high"]), name
         assert int(present) == z["present"] and int(managed) == z["managed"], name
-        assert close(int(free), z["free"]), (name, free, z["free"])
+        lo_free = min(before[(node, name)]["free"], z["free"])
+        hi_free = max(before[(node, name)]["free"], z["free"])
+        assert close(int(free), lo_free) or close(int(free), hi_free) or lo_free <= int(free) <= hi_free, \
+            (name, free, lo_free, hi_free)
 
 
 def test_paf_decodes_gfp_of_user_faults(memtouch):
