@@ -911,12 +911,9 @@ static int kmemsnoop_init(struct session *s)
 	return 0;
 }
 
-static void kmemsnoop_exit(struct session *s)
+/* Both the kernel and the --user path end by dropping every tracked process. */
+static void free_procs(void)
 {
-	report(s, s->env, true);
-	pr_verbose(1, "kmemsnoop: %llu processes, %llu live records in a table of %llu, %u stacks\n",
-		   (unsigned long long)ks.nr_procs, (unsigned long long)ks.live.count,
-		   (unsigned long long)ks.live.mask + 1, stack_count(ks.stacks));
 	for (int b = 0; b < PROC_BUCKETS; b++) {
 		struct proc *next;
 
@@ -927,6 +924,15 @@ static void kmemsnoop_exit(struct session *s)
 		}
 		ks.buckets[b] = NULL;
 	}
+}
+
+static void kmemsnoop_exit(struct session *s)
+{
+	report(s, s->env, true);
+	pr_verbose(1, "kmemsnoop: %llu processes, %llu live records in a table of %llu, %u stacks\n",
+		   (unsigned long long)ks.nr_procs, (unsigned long long)ks.live.count,
+		   (unsigned long long)ks.live.mask + 1, stack_count(ks.stacks));
+	free_procs();
 	for (int i = 0; ks.aux && i < s->nr_evsels; i++) {
 		expr_free(ks.aux[i].req);
 		expr_free(ks.aux[i].order);
@@ -1022,16 +1028,7 @@ static int user_event(void *ctx, void *data, size_t len)
 
 static void user_free_state(void)
 {
-	for (int b = 0; b < PROC_BUCKETS; b++) {
-		struct proc *next;
-
-		for (struct proc *p = ks.buckets[b]; p; p = next) {
-			next = p->next;
-			free(p->hist);
-			free(p);
-		}
-		ks.buckets[b] = NULL;
-	}
+	free_procs();
 	pair_table_free(&ks.live);
 	stack_table_free(ks.stacks);
 }
